@@ -1,0 +1,1 @@
+"""tap-calls: a Singer tap for Gong and Clari Copilot sales-call data."""

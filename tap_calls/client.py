@@ -1,0 +1,396 @@
+"""The request layer shared by the Gong and Clari Copilot streams.
+
+One place for: the client-side rate cap, retries (Retry-After, backoff with jitter), turning HTTP
+answers into records or into one-line errors, and the date windows whose completion moves bookmarks.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+import typing as t
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlparse
+
+import msgspec
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.pagination import JSONPathPaginator
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
+
+_json = msgspec.json.Decoder()
+
+
+class TapCallsError(Exception):
+    """An error the user can act on; printed as one line, without a traceback."""
+
+
+class AuthError(TapCallsError):
+    """401/403: credentials wrong, expired, missing a scope, or an IP not allowed."""
+
+
+class RetryWaitTooLong(TapCallsError):
+    """The API asked us to wait longer than `max_retry_wait_seconds` (e.g. Gong's daily quota)."""
+
+
+class CursorExpired(Exception):
+    """Gong's 400 "cursor has expired": the window is read again from its first page."""
+
+
+class WindowTooLarge(Exception):
+    """Raised by read_window before its first record when the window holds too many records."""
+
+    def __init__(self, end: datetime, records: int) -> None:
+        super().__init__(end, records)
+        self.end = end
+        self.records = records
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(value: datetime) -> str:
+    """RFC 3339 in UTC with a Z, the form both APIs document for their date filters."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_datetime(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class RateLimiter:
+    """Spaces requests of one source evenly so no 1-second span holds more than the cap.
+
+    Shared by every stream and thread of a source. Each caller reserves the next free slot under
+    the lock and sleeps outside it, so concurrent callers queue up without wasting the budget.
+    """
+
+    # Arrival times at the server jitter by a few ms; a 2 % margin keeps every window under the cap.
+    SAFETY = 1.02
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = self.SAFETY / per_second
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+    def hold_until(self, monotonic_deadline: float) -> None:
+        """After a 429 every thread of the source waits, not only the one that was told."""
+        with self._lock:
+            self._next_slot = max(self._next_slot, monotonic_deadline)
+
+
+class CursorPaginator(JSONPathPaginator):
+    """Cursor paging that carries on past an empty page while the API still hands out a cursor."""
+
+    def get_next(self, response: requests.Response) -> str | None:
+        return response_json(response).get("records", {}).get("cursor")
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        return self.get_next(response) is not None
+
+
+def response_json(response: requests.Response) -> dict:
+    """The decoded body, decoded once per response (validate_response already did)."""
+    cached = getattr(response, "_tap_calls_json", None)
+    if cached is None:
+        cached = _json.decode(response.content) if response.content else {}
+        response._tap_calls_json = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """Retry-After as seconds, from either of its two forms (delta-seconds or HTTP-date)."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - utc_now()).total_seconds())
+
+
+class SourceStream(RESTStream[t.Any]):
+    """Base of every stream: one source's URL, credentials, rate cap, retries and error lines.
+
+    Subclasses set `source` (the name users know) and `url_setting`; the tap hands in the limiter.
+    """
+
+    source: t.ClassVar[str]
+    url_setting: t.ClassVar[str]
+    credential_settings: t.ClassVar[str]
+    # Records are JSON-native already; conforming types record by record costs CPU and drops the
+    # fields Gong or Clari add later, which the contract says pass through.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    # Custom credential headers (Clari) would follow a redirect to any host; no redirect is followed.
+    allow_redirects = False
+    extra_retry_statuses: t.ClassVar[list[int]] = [429]
+    # (connect, read) seconds. A page of 100 long transcripts can take a while to produce.
+    request_timeout: t.ClassVar[tuple[float, float]] = (15.0, 120.0)
+    max_tries: t.ClassVar[int] = 8
+    backoff_base_seconds: t.ClassVar[float] = 1.0
+    backoff_cap_seconds: t.ClassVar[float] = 60.0
+
+    def __init__(self, tap: Tap, *, limiter: RateLimiter, **kwargs: t.Any) -> None:
+        super().__init__(tap, **kwargs)
+        self.limiter = limiter
+
+    @property
+    def url_base(self) -> str:
+        return str(self.config[self.url_setting]).rstrip("/")
+
+    @property
+    def timeout(self) -> t.Any:
+        return self.request_timeout
+
+    # Retries: a 429 waits exactly what Retry-After says; everything else backs off with jitter.
+
+    def backoff_wait_generator(self) -> t.Generator[float, t.Any, None]:
+        attempt = 0
+        exc = yield  # type: ignore[misc]
+        while True:
+            response = getattr(exc, "response", None)
+            wait = retry_after_seconds(response) if response is not None else None
+            if wait is None:
+                ceiling = min(self.backoff_cap_seconds, self.backoff_base_seconds * 2**attempt)
+                wait = random.uniform(ceiling / 2, ceiling)
+            self.limiter.hold_until(time.monotonic() + wait)
+            attempt += 1
+            exc = yield wait
+
+    def backoff_jitter(self, value: float) -> float:
+        return value
+
+    def backoff_max_tries(self) -> int:
+        return self.max_tries
+
+    def backoff_handler(self, details: t.Any) -> None:
+        exc = details.get("exception")
+        response = getattr(exc, "response", None)
+        what = f"HTTP {response.status_code}" if response is not None else type(exc).__name__
+        self.logger.warning(
+            "%s %s: %s, retrying in %.1f s (attempt %d of %d)",
+            self.source,
+            self.path,
+            what,
+            details.get("wait", 0.0),
+            details.get("tries", 0),
+            self.max_tries,
+        )
+
+    def request_decorator(self, func: Callable) -> Callable:
+        def limited(*args: t.Any, **kwargs: t.Any) -> requests.Response:
+            self.limiter.acquire()
+            return func(*args, **kwargs)
+
+        retrying = super().request_decorator(limited)
+
+        def call(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            endpoint = f"{prepared_request.method} {urlparse(prepared_request.url).path}"
+            try:
+                return retrying(prepared_request, context)
+            except RetriableAPIError as exc:
+                status = exc.response.status_code if exc.response is not None else "?"
+                msg = (
+                    f"{self.source} {endpoint} still failing with HTTP {status} after {self.max_tries} tries"
+                )
+                raise TapCallsError(msg) from None
+            except (requests.RequestException, ConnectionResetError) as exc:
+                msg = f"{self.source} {endpoint} still failing ({type(exc).__name__}) after {self.max_tries} tries"
+                raise TapCallsError(msg) from None
+
+        return call
+
+    # Responses
+
+    def api_error_text(self, response: requests.Response) -> str:
+        """The API's own words (Gong `errors[]`, Clari `errorMessage`), never headers or the URL query."""
+        try:
+            body = response_json(response)
+        except msgspec.DecodeError:
+            return response.reason or ""
+        if isinstance(body, dict):
+            if errors := body.get("errors"):
+                return "; ".join(str(e) for e in errors)
+            if message := body.get("errorMessage"):
+                return str(message)
+        return response.reason or ""
+
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        endpoint = f"{response.request.method} {urlparse(response.url).path}"
+        if status == 429:
+            wait = retry_after_seconds(response)
+            limit = float(self.config["max_retry_wait_seconds"])
+            if wait is not None and wait > limit:
+                msg = (
+                    f"{self.source} asks to wait {wait:.0f} s before the next request (quota spent?), "
+                    f"longer than max_retry_wait_seconds={limit:.0f}; the next run resumes from the last STATE"
+                )
+                raise RetryWaitTooLong(msg)
+            raise RetriableAPIError(f"{self.source} {endpoint}: HTTP 429", response)
+        if status >= 500:
+            raise RetriableAPIError(f"{self.source} {endpoint}: HTTP {status}", response)
+        if status in {401, 403}:
+            msg = (
+                f"{self.source} refused the credentials (HTTP {status} on {endpoint}: "
+                f"{self.api_error_text(response)}); check {self.credential_settings}"
+            )
+            raise AuthError(msg)
+        if 300 <= status < 400:
+            msg = (
+                f"{self.source} {endpoint} redirected to {response.headers.get('Location', '?')}; "
+                f"redirects are not followed, check {self.url_setting}"
+            )
+            raise TapCallsError(msg)
+        if self.is_empty_result(response):
+            return
+        if status >= 400:
+            raise FatalAPIError(f"{self.source} {endpoint}: HTTP {status}: {self.api_error_text(response)}")
+        try:
+            response_json(response)
+        except msgspec.DecodeError:
+            # A truncated or garbled body is a transport fault, as good as a 502.
+            raise RetriableAPIError(f"{self.source} {endpoint}: malformed JSON body", response) from None
+
+    def is_empty_result(self, response: requests.Response) -> bool:
+        """Whether an error status really means "no records" (Gong's 404 on an empty window)."""
+        return False
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        if self.is_empty_result(response):
+            return []
+        return response_json(response).get(self.records_key) or []
+
+    records_key: t.ClassVar[str] = ""
+
+    # Bookmarks are moved only by WindowedStream, at the end of a complete window.
+    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+        return
+
+
+class Window(t.NamedTuple):
+    start: datetime
+    end: datetime
+
+
+class WindowedStream(SourceStream):
+    """Reads [start, end) in consecutive windows; a window's end becomes the bookmark once its
+    records (and those of its child streams) are all emitted.
+
+    The bookmark means "every call before this instant was extracted", so a run killed anywhere
+    restarts from the last completed window and loses nothing. Each run starts at
+    max(start_date, bookmark - lookback_days) to catch data the vendor publishes late, and stops at
+    end_date or the run's start (frozen, so pages do not shift while paging).
+    """
+
+    # Windows are sized to hold about this many records: large enough that partial pages cost
+    # little, small enough that a quota stop or crash loses little progress.
+    window_target_records: t.ClassVar[int] = 4000
+    min_window: t.ClassVar[timedelta] = timedelta(minutes=1)
+
+    def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
+        super().__init__(tap, **kwargs)
+        self.run_started_at = utc_now()
+
+    @property
+    def bookmark_streams(self) -> list[SourceStream]:
+        """This stream and the child streams whose bookmarks this stream's windows move."""
+        return [self, *self.child_streams]
+
+    def _bookmark(self, stream: SourceStream) -> datetime | None:
+        state = stream.stream_state
+        if state.get("replication_key") == stream.replication_key and state.get("replication_key_value"):
+            return parse_datetime(state["replication_key_value"])
+        return None
+
+    def sync_range(self) -> Window:
+        start_date = parse_datetime(self.config["start_date"]) if self.config.get("start_date") else None
+        start_date = start_date or self.run_started_at - timedelta(days=365)
+        end = parse_datetime(self.config["end_date"]) if self.config.get("end_date") else self.run_started_at
+        lookback = timedelta(days=float(self.config["lookback_days"]))
+        selected = [s for s in self.bookmark_streams if s.selected] or [self]
+        bookmarks = [self._bookmark(s) for s in selected]
+        if all(b is not None for b in bookmarks):
+            start = max(start_date, min(t.cast("list[datetime]", bookmarks)) - lookback)
+        else:
+            start = start_date  # a stream never synced before needs the full history
+        return Window(start, end)
+
+    def commit(self, window: Window) -> None:
+        """Move the bookmarks of this stream and its selected children to the window's end."""
+        value = iso(window.end)
+        for stream in self.bookmark_streams:
+            if stream is self or stream.selected:
+                state = stream.stream_state
+                state["replication_key"] = stream.replication_key
+                state["replication_key_value"] = value
+                state.pop("progress_markers", None)
+                stream.state_manager.is_flushed = False
+        self._write_state_message()
+
+    def get_records(self, context: Context | None) -> Iterator[dict]:
+        full = self.sync_range()
+        if full.start >= full.end:
+            self.logger.info("%s: nothing to read, %s is not before %s", self.name, full.start, full.end)
+            return
+        self.logger.info("%s: reading %s to %s", self.name, iso(full.start), iso(full.end))
+        window = Window(full.start, full.end)
+        while True:
+            try:
+                count = yield from self.read_window(window)
+            except WindowTooLarge as narrower:
+                self.logger.info(
+                    "%s: %s to %s holds %d records, narrowing it to end at %s",
+                    self.name,
+                    iso(window.start),
+                    iso(window.end),
+                    narrower.records,
+                    iso(narrower.end),
+                )
+                window = Window(window.start, narrower.end)
+                continue
+            self.finish_window(window)
+            self.commit(window)
+            if window.end >= full.end:
+                return
+            window = self.next_window(window, count, full.end)
+
+    def next_window(self, done: Window, records: int, end: datetime) -> Window:
+        span = done.end - done.start
+        # Grow or shrink towards the target density, at most 8x at a time.
+        growth = min(8.0, max(0.125, self.window_target_records / records)) if records else 8.0
+        return Window(done.end, min(end, done.end + max(span * growth, self.min_window)))
+
+    def read_window(self, window: Window) -> t.Generator[dict, None, int]:
+        """Yield the window's records; return how many there were."""
+        raise NotImplementedError
+
+    def finish_window(self, window: Window) -> None:
+        """Flush whatever the children still hold for the window (before the bookmark moves)."""

@@ -1,0 +1,525 @@
+"""Gong (API v2): calls, parties, transcripts and users.
+
+`calls` reads POST /v2/calls/extensive over date windows. `parties` comes out of the very same
+responses and `transcripts` is fetched for up to 100 call ids per POST /v2/calls/transcript, both as
+child streams fed batch by batch, so a backfill costs about two requests per 100 calls.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import requests
+from singer_sdk import typing as th
+from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
+
+from tap_calls.client import (
+    CursorExpired,
+    CursorPaginator,
+    SourceStream,
+    TapCallsError,
+    Window,
+    WindowedStream,
+    WindowTooLarge,
+    iso,
+    response_json,
+)
+from tap_calls.keys import snake, snake_keys
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from singer_sdk import Tap
+    from singer_sdk.helpers.types import Context
+
+# Gong pages are fixed at 100 records; the same number is the safe batch of call ids per request.
+PAGE_SIZE = 100
+MAX_CURSOR_RESTARTS = 3
+
+_any = th.AnyType
+_str = th.StringType
+_num = th.NumberType
+_int = th.IntegerType
+_bool = th.BooleanType
+_dt = th.DateTimeType
+
+CRM_CONTEXT = th.ArrayType(
+    th.ObjectType(
+        th.Property("system", _str),
+        th.Property(
+            "objects",
+            th.ArrayType(
+                th.ObjectType(
+                    th.Property("object_type", _str),
+                    th.Property("object_id", _str),
+                    # CRM values are strings, numbers, booleans or objects depending on the field.
+                    th.Property(
+                        "fields",
+                        th.ArrayType(th.ObjectType(th.Property("name", _str), th.Property("value", _any))),
+                    ),
+                    th.Property("timing", _str),
+                )
+            ),
+        ),
+    )
+)
+
+PARTY_FIELDS = th.PropertiesList(
+    th.Property("id", _str),
+    th.Property("email_address", _str),
+    th.Property("name", _str),
+    th.Property("title", _str),
+    th.Property("user_id", _str),
+    th.Property("speaker_id", _str),
+    th.Property("affiliation", _str),
+    th.Property("methods", th.ArrayType(_str)),
+    th.Property("phone_number", _str),
+    th.Property("context", CRM_CONTEXT),
+)
+
+_named_duration = th.ArrayType(th.ObjectType(th.Property("name", _str), th.Property("duration", _num)))
+_occurrences = th.ArrayType(th.ObjectType(th.Property("start_time", _num), th.Property("speaker_id", _str)))
+
+CONTENT = th.ObjectType(
+    th.Property("structure", _named_duration),
+    th.Property("topics", _named_duration),
+    th.Property(
+        "trackers",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("id", _str),
+                th.Property("name", _str),
+                th.Property("count", _num),
+                th.Property("type", _str),
+                th.Property("occurrences", _occurrences),
+                th.Property(
+                    "phrases",
+                    th.ArrayType(
+                        th.ObjectType(
+                            th.Property("count", _num),
+                            th.Property("occurrences", _occurrences),
+                            th.Property("phrase", _str),
+                        )
+                    ),
+                ),
+            )
+        ),
+    ),
+    th.Property(
+        "points_of_interest",
+        th.ObjectType(
+            th.Property(
+                "action_items",
+                th.ArrayType(
+                    th.ObjectType(
+                        th.Property("snippet_start_time", _num),
+                        th.Property("snippet_end_time", _num),
+                        th.Property("speaker_id", _str),
+                        th.Property("snippet", _str),
+                    )
+                ),
+            )
+        ),
+    ),
+    th.Property("brief", _str),
+    th.Property("outline", th.ArrayType(th.ObjectType())),
+    th.Property("highlights", th.ArrayType(th.ObjectType())),
+    th.Property(
+        "call_outcome",
+        th.ObjectType(th.Property("id", _str), th.Property("category", _str), th.Property("name", _str)),
+    ),
+    th.Property("key_points", th.ArrayType(th.ObjectType(th.Property("text", _str)))),
+)
+
+INTERACTION = th.ObjectType(
+    th.Property(
+        "speakers",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("id", _str), th.Property("user_id", _str), th.Property("talk_time", _num)
+            )
+        ),
+    ),
+    th.Property(
+        "interaction_stats",
+        th.ArrayType(th.ObjectType(th.Property("name", _str), th.Property("value", _num))),
+    ),
+    th.Property("video", _named_duration),
+    th.Property(
+        "questions", th.ObjectType(th.Property("company_count", _num), th.Property("non_company_count", _num))
+    ),
+)
+
+COLLABORATION = th.ObjectType(
+    th.Property(
+        "public_comments",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("id", _str),
+                th.Property("audio_start_time", _num),
+                th.Property("audio_end_time", _num),
+                th.Property("commenter_user_id", _str),
+                th.Property("comment", _str),
+                th.Property("posted", _dt),
+                th.Property("during_call", _bool),
+                th.Property("in_reply_to", _str),
+            )
+        ),
+    )
+)
+
+CALL_SCHEMA = th.PropertiesList(
+    th.Property("id", _str, required=True),
+    th.Property("url", _str),
+    th.Property("title", _str),
+    th.Property("scheduled", _dt),
+    th.Property("started", _dt),
+    th.Property("duration", _int),
+    th.Property("primary_user_id", _str),
+    th.Property("direction", _str),
+    th.Property("system", _str),
+    th.Property("scope", _str),
+    th.Property("media", _str),
+    th.Property("language", _str),
+    th.Property("workspace_id", _str),
+    th.Property("sdr_disposition", _str),
+    th.Property("client_unique_id", _str),
+    th.Property("custom_data", _str),
+    th.Property("purpose", _str),
+    th.Property("meeting_url", _str),
+    th.Property("is_private", _bool),
+    th.Property("calendar_event_id", _str),
+    th.Property("context", CRM_CONTEXT),
+    th.Property("parties", th.ArrayType(th.ObjectType(*PARTY_FIELDS.wrapped.values()))),
+    th.Property("content", CONTENT),
+    th.Property("interaction", INTERACTION),
+    th.Property("collaboration", COLLABORATION),
+    th.Property("media_urls", th.ObjectType(th.Property("audio_url", _str), th.Property("video_url", _str))),
+).to_dict()
+
+PARTY_SCHEMA = th.PropertiesList(
+    th.Property("call_id", _str, required=True),
+    th.Property("call_started", _dt),
+    *PARTY_FIELDS.wrapped.values(),
+).to_dict()
+PARTY_SCHEMA["required"] = ["call_id", "id"]
+PARTY_SCHEMA["properties"]["id"]["type"] = ["string"]
+
+TRANSCRIPT_SCHEMA = th.PropertiesList(
+    th.Property("call_id", _str, required=True),
+    th.Property("call_started", _dt),
+    th.Property(
+        "transcript",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("speaker_id", _str),
+                th.Property("topic", _str),
+                th.Property(
+                    "sentences",
+                    th.ArrayType(
+                        th.ObjectType(
+                            th.Property("start", _int), th.Property("end", _int), th.Property("text", _str)
+                        )
+                    ),
+                ),
+            )
+        ),
+    ),
+).to_dict()
+
+USER_SCHEMA = th.PropertiesList(
+    th.Property("id", _str, required=True),
+    th.Property("email_address", _str),
+    th.Property("created", _dt),
+    th.Property("active", _bool),
+    th.Property("email_aliases", th.ArrayType(_str)),
+    th.Property("trusted_email_address", _str),
+    th.Property("first_name", _str),
+    th.Property("last_name", _str),
+    th.Property("title", _str),
+    th.Property("phone_number", _str),
+    th.Property("extension", _str),
+    th.Property("personal_meeting_urls", th.ArrayType(_str)),
+    th.Property("settings", th.ObjectType()),
+    th.Property("manager_id", _str),
+    th.Property("meeting_consent_page_url", _str),
+    th.Property(
+        "spoken_languages",
+        th.ArrayType(th.ObjectType(th.Property("language", _str), th.Property("primary", _bool))),
+    ),
+).to_dict()
+
+CALL_FIELDS = tuple(CALL_SCHEMA["properties"])
+USER_FIELDS = tuple(USER_SCHEMA["properties"])
+PARTY_KEYS = tuple(PARTY_SCHEMA["properties"])
+
+# Gong's words for an empty result; any other 404 (a wrong api_url, say) stays an error.
+_EMPTY_404 = ("found corresponding to the provided filters", "no calls found", "no users found")
+
+
+class GongStream(SourceStream):
+    source = "Gong"
+    url_setting = "api_url"
+    credential_settings = "access_key and access_key_secret, or access_token (and api_url for OAuth)"
+
+    @property
+    def authenticator(self) -> BasicAuthenticator | BearerTokenAuthenticator:
+        if self.config.get("access_token"):
+            return BearerTokenAuthenticator(token=self.config["access_token"])
+        return BasicAuthenticator(
+            username=self.config["access_key"], password=self.config["access_key_secret"]
+        )
+
+    def get_new_paginator(self) -> CursorPaginator:
+        return CursorPaginator("$.records.cursor")
+
+    def is_empty_result(self, response: requests.Response) -> bool:
+        if response.status_code != 404:
+            return False
+        text = self.api_error_text(response).lower()
+        return any(marker in text for marker in _EMPTY_404)
+
+    def validate_response(self, response: requests.Response) -> None:
+        if response.status_code == 400 and "cursor has expired" in self.api_error_text(response).lower():
+            raise CursorExpired
+        super().validate_response(response)
+
+    def request_records_resuming(self, context: Context, key: Callable[[dict], str]) -> Iterator[dict]:
+        """Page through one request; when the cursor expires, start again from page 1, skipping
+        records already yielded (Gong cursors are short-lived JWTs)."""
+        seen: set[str] = set()
+        for attempt in range(MAX_CURSOR_RESTARTS + 1):
+            try:
+                for record in self.request_records(context):
+                    record_key = key(record)
+                    if record_key not in seen:
+                        seen.add(record_key)
+                        yield record
+                return
+            except CursorExpired:
+                self.logger.warning(
+                    "Gong %s: cursor expired, reading %s again from the first page (%d records kept)",
+                    self.path,
+                    context,
+                    len(seen),
+                )
+                if attempt == MAX_CURSOR_RESTARTS:
+                    msg = f"Gong {self.path}: the cursor expired {attempt + 1} times in a row on {context}"
+                    raise TapCallsError(msg) from None
+        return
+
+
+class CallBatches(dict):
+    """Calls emitted by `calls`, keyed by batch number, for the child streams to read."""
+
+
+class CallsStream(GongStream, WindowedStream):
+    name = "calls"
+    path = "/v2/calls/extensive"
+    http_method = "POST"
+    primary_keys = ("id",)
+    replication_key = "started"
+    schema = CALL_SCHEMA
+    records_key = "calls"
+    # A window with more calls than this is narrowed before paging through it.
+    window_split_records: t.ClassVar[int] = 8000
+
+    def __init__(self, tap: Tap, *, batches: CallBatches, **kwargs: t.Any) -> None:
+        super().__init__(tap, **kwargs)
+        self.batches = batches
+        self._pending: list[dict] = []
+        self._batch_number = 0
+        self._window_total: int | None = None
+
+    def content_selector(self) -> dict:
+        flags = [
+            "structure",
+            "topics",
+            "trackers",
+            "trackerOccurrences",
+            "pointsOfInterest",
+            "brief",
+            "outline",
+            "highlights",
+            "callOutcome",
+            "keyPoints",
+        ]
+        return {
+            "context": "Extended",
+            "exposedFields": {
+                "parties": True,
+                "content": dict.fromkeys(flags, True),
+                "interaction": {
+                    "speakers": True,
+                    "video": True,
+                    "personInteractionStats": True,
+                    "questions": True,
+                },
+                "collaboration": {"publicComments": True},
+                "media": bool(self.config.get("include_media_urls")),
+            },
+        }
+
+    def prepare_request_payload(self, context: Context | None, next_page_token: str | None) -> dict:
+        assert context is not None
+        window = {"fromDateTime": context["from"], "toDateTime": context["to"]}
+        if self.config.get("workspace_id"):
+            window["workspaceId"] = self.config["workspace_id"]
+        body: dict[str, t.Any] = {"filter": window, "contentSelector": self.content_selector()}
+        if next_page_token:
+            body["cursor"] = next_page_token  # the body, never the query string: Gong ignores it there
+        return body
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        if self._window_total is None and not self.is_empty_result(response):
+            self._window_total = int(response_json(response).get("records", {}).get("totalRecords") or 0)
+        return super().parse_response(response)
+
+    def read_window(self, window: Window) -> t.Generator[dict, None, int]:
+        context = {"from": iso(window.start), "to": iso(window.end)}
+        self._window_total = None
+        count = 0
+        for call in self.request_records_resuming(context, key=lambda call: call["metaData"]["id"]):
+            if count == 0 and self._should_split(window):
+                raise WindowTooLarge(
+                    window.start + (window.end - window.start) * self._shrink_ratio(), self._window_total or 0
+                )
+            count += 1
+            record = self.to_record(call)
+            if record["is_private"] and not self.config.get("include_private_calls"):
+                continue
+            # Taken before the SDK sees the record: it may drop deselected properties in place.
+            self._pending.append(
+                {"id": record["id"], "started": record["started"], "parties": record["parties"]}
+            )
+            yield record
+            if len(self._pending) >= PAGE_SIZE:
+                self._flush_children()
+        return count
+
+    def _should_split(self, window: Window) -> bool:
+        total = self._window_total or 0
+        return total > self.window_split_records and window.end - window.start > self.min_window * 2
+
+    def _shrink_ratio(self) -> float:
+        return max(0.05, self.window_target_records / (self._window_total or 1))
+
+    def finish_window(self, window: Window) -> None:
+        self._flush_children()
+
+    def _flush_children(self) -> None:
+        if not self._pending:
+            return
+        self._batch_number += 1
+        self.batches[self._batch_number] = self._pending
+        self._pending = []
+        try:
+            # The SDK syncs children per record; one sync per batch of 100 calls is what keeps
+            # transcripts at one request per 100 calls.
+            self._sync_children({"call_batch": self._batch_number})
+        finally:
+            del self.batches[self._batch_number]
+
+    def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
+        return ()
+
+    def to_record(self, call: dict) -> dict:
+        record = dict.fromkeys(CALL_FIELDS)
+        for key, value in call["metaData"].items():
+            record[snake(key)] = value
+        if isinstance(record["duration"], float):
+            record["duration"] = int(record["duration"])
+        for key, value in call.items():
+            if key == "metaData":
+                continue
+            if key == "media":
+                if self.config.get("include_media_urls"):
+                    record["media_urls"] = snake_keys(value)
+                continue
+            record[snake(key)] = snake_keys(value)
+        record["id"] = str(record["id"])
+        return record
+
+
+class CallChildStream(GongStream):
+    """A stream fed from the batches of calls that `calls` emitted."""
+
+    parent_stream_type = CallsStream
+    state_partitioning_keys: t.ClassVar[list[str]] = []
+    replication_key = "call_started"
+
+    def __init__(self, tap: Tap, *, batches: CallBatches, **kwargs: t.Any) -> None:
+        super().__init__(tap, **kwargs)
+        self.batches = batches
+
+    def batch(self, context: Context | None) -> list[dict]:
+        assert context is not None
+        return self.batches[context["call_batch"]]
+
+
+class PartiesStream(CallChildStream):
+    name = "parties"
+    path = "/v2/calls/extensive"
+    primary_keys = ("call_id", "id")
+    schema = PARTY_SCHEMA
+
+    def get_records(self, context: Context | None) -> t.Iterator[dict]:
+        for call in self.batch(context):
+            for party in call.get("parties") or ():
+                record = dict.fromkeys(PARTY_KEYS)
+                record.update(party)
+                record["call_id"] = call["id"]
+                record["call_started"] = call["started"]
+                yield record
+
+
+class TranscriptsStream(CallChildStream):
+    name = "transcripts"
+    path = "/v2/calls/transcript"
+    http_method = "POST"
+    primary_keys = ("call_id",)
+    schema = TRANSCRIPT_SCHEMA
+    records_key = "callTranscripts"
+
+    def prepare_request_payload(self, context: Context | None, next_page_token: str | None) -> dict:
+        body: dict[str, t.Any] = {"filter": {"callIds": [call["id"] for call in self.batch(context)]}}
+        if next_page_token:
+            body["cursor"] = next_page_token
+        return body
+
+    def get_records(self, context: Context | None) -> t.Iterator[dict]:
+        started = {call["id"]: call["started"] for call in self.batch(context)}
+        for item in self.request_records_resuming(dict(context or {}), key=lambda item: item["callId"]):
+            call_id = str(item.get("callId"))
+            if call_id not in started:
+                continue  # not a call of this batch (never expected; never emitted unasked)
+            yield {
+                "call_id": call_id,
+                "call_started": started[call_id],
+                "transcript": [
+                    {
+                        "speaker_id": monologue.get("speakerId"),
+                        "topic": monologue.get("topic"),
+                        "sentences": monologue.get("sentences"),
+                    }
+                    for monologue in item.get("transcript") or ()
+                ],
+            }
+
+
+class UsersStream(GongStream):
+    name = "users"
+    path = "/v2/users"
+    primary_keys = ("id",)
+    replication_key = None
+    schema = USER_SCHEMA
+    records_key = "users"
+
+    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict:
+        return {"cursor": next_page_token} if next_page_token else {}
+
+    def get_records(self, context: Context | None) -> t.Iterator[dict]:
+        for user in self.request_records_resuming({}, key=lambda user: user["id"]):
+            record = dict.fromkeys(USER_FIELDS)
+            record.update(snake_keys(user))
+            yield record

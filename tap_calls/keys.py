@@ -1,0 +1,25 @@
+"""camelCase to snake_case, recursively, as the contract names every field."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+from functools import lru_cache
+
+_ACRONYM_END = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_WORD_START = re.compile(r"([a-z0-9])([A-Z])")
+
+
+@lru_cache(maxsize=4096)
+def snake(name: str) -> str:
+    """`metaData` -> `meta_data`, `speakerID` -> `speaker_id`, `audioUrl` -> `audio_url`."""
+    return _WORD_START.sub(r"\1_\2", _ACRONYM_END.sub(r"\1_\2", name)).lower()
+
+
+def snake_keys(value: t.Any) -> t.Any:
+    """Rename keys at every depth; values (ids, CRM field values) are left as they are."""
+    if isinstance(value, dict):
+        return {snake(k): snake_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snake_keys(v) for v in value]
+    return value

@@ -1,0 +1,106 @@
+"""``python -m calls_sandbox`` / ``calls-sandbox``: run the sandbox as its own process.
+
+Prints one JSON line ``{"url", "gong_url", "clari_url", "pid"}`` to stdout once it is listening (and writes the
+same line to ``--ready-file``), then serves until SIGTERM or SIGINT and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+from datetime import datetime
+
+from .data import parse_iso
+from .server import Sandbox
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="calls-sandbox", description=__doc__.splitlines()[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--now", type=parse_iso, default=None, help="ISO date-time anchor for the data (default: now)"
+    )
+    p.add_argument("--gong-calls", type=int, default=1250)
+    p.add_argument("--gong-span-days", type=float, default=400)
+    p.add_argument("--gong-users", type=int, default=130)
+    p.add_argument("--gong-workspaces", type=int, default=2)
+    p.add_argument("--private-ratio", type=float, default=0.05)
+    p.add_argument("--imported-ratio", type=float, default=0.03)
+    p.add_argument("--transcript-ratio", type=float, default=0.9)
+    p.add_argument("--transcript-size", choices=["small", "realistic"], default="small")
+    p.add_argument("--clari-calls", type=int, default=300)
+    p.add_argument("--clari-span-days", type=float, default=400)
+    p.add_argument("--clari-details-missing-ratio", type=float, default=0.01)
+    p.add_argument("--gong-rate-limit", type=float, default=None)
+    p.add_argument("--gong-daily-quota", type=int, default=None)
+    p.add_argument("--gong-quota-retry-after", type=int, default=3600)
+    p.add_argument("--clari-rate-limit", type=float, default=None)
+    p.add_argument("--gong-latency", type=float, default=0.0)
+    p.add_argument("--clari-latency", type=float, default=0.0)
+    p.add_argument("--cursor-ttl", type=float, default=600.0)
+    p.add_argument("--ready-file", default=None, help="also write the JSON line to this file once listening")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    now: datetime | None = args.now
+    sb = Sandbox(
+        seed=args.seed,
+        now=now,
+        gong_calls=args.gong_calls,
+        gong_span_days=args.gong_span_days,
+        gong_users=args.gong_users,
+        gong_workspaces=args.gong_workspaces,
+        private_ratio=args.private_ratio,
+        imported_ratio=args.imported_ratio,
+        transcript_ratio=args.transcript_ratio,
+        transcript_size=args.transcript_size,
+        clari_calls=args.clari_calls,
+        clari_span_days=args.clari_span_days,
+        clari_details_missing_ratio=args.clari_details_missing_ratio,
+        gong_rate_limit=args.gong_rate_limit,
+        gong_daily_quota=args.gong_daily_quota,
+        gong_quota_retry_after=args.gong_quota_retry_after,
+        clari_rate_limit=args.clari_rate_limit,
+        gong_latency=args.gong_latency,
+        clari_latency=args.clari_latency,
+        cursor_ttl=args.cursor_ttl,
+        host=args.host,
+        port=args.port,
+    )
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    sb.start()
+    line = json.dumps({"url": sb.url, "gong_url": sb.gong_url, "clari_url": sb.clari_url, "pid": os.getpid()})
+    if args.ready_file:
+        tmp = f"{args.ready_file}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        os.replace(tmp, args.ready_file)
+    print(line, flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sb.stop()
+        if args.ready_file:
+            with contextlib.suppress(OSError):
+                os.remove(args.ready_file)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

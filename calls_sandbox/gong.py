@@ -130,10 +130,10 @@ class GongApi:
             payload = json.loads(self._unb64(body))
         except (ValueError, binascii.Error) as exc:
             raise BadRequest("Invalid cursor") from exc
+        if time.time() > float(payload.get("exp", 0)):  # checked on decode, like a JWT's exp
+            raise BadRequest("cursor has expired")
         if payload.get("fp") != fp:
             raise BadRequest("Invalid cursor")
-        if time.time() > float(payload.get("exp", 0)):
-            raise BadRequest("cursor has expired")
         return int(payload["pageNumber"])
 
     def page_records(self, fp: str, page: int, total: int, size: int) -> dict:

@@ -1,0 +1,328 @@
+"""Gong streams end to end over real HTTP against the sandbox, compared with its ground truth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jsonschema
+import pytest
+
+from calls_sandbox import Sandbox
+from tap_calls.client import parse_datetime
+from tap_calls.gong import CallsStream
+from tests.harness import gong_requests, run_tap
+
+CALL_FIELDS = [
+    "id",
+    "url",
+    "title",
+    "scheduled",
+    "started",
+    "duration",
+    "primary_user_id",
+    "direction",
+    "system",
+    "scope",
+    "media",
+    "language",
+    "workspace_id",
+    "sdr_disposition",
+    "client_unique_id",
+    "custom_data",
+    "purpose",
+    "meeting_url",
+    "is_private",
+    "calendar_event_id",
+    "context",
+    "parties",
+    "content",
+    "interaction",
+    "collaboration",
+    "media_urls",
+]
+PARTY_FIELDS = [
+    "call_id",
+    "call_started",
+    "id",
+    "email_address",
+    "name",
+    "title",
+    "user_id",
+    "speaker_id",
+    "affiliation",
+    "methods",
+    "phone_number",
+    "context",
+]
+USER_FIELDS = [
+    "id",
+    "email_address",
+    "created",
+    "active",
+    "email_aliases",
+    "trusted_email_address",
+    "first_name",
+    "last_name",
+    "title",
+    "phone_number",
+    "extension",
+    "personal_meeting_urls",
+    "settings",
+    "manager_id",
+    "meeting_consent_page_url",
+    "spoken_languages",
+]
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(seed=7, gong_calls=1250, gong_span_days=400, clari_calls=0) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def backfill(sandbox):
+    """One full backfill over the sandbox's whole span, shared by the assertions below."""
+    sandbox.clear_log()
+    config = gong(sandbox, start_date=(sandbox.now - timedelta(days=401)).isoformat())
+    run = run_tap(config)
+    return run, list(sandbox.log), config
+
+
+def gong(sb: Sandbox, **settings) -> dict:
+    """Sandbox settings; the sandbox here enforces no rate, so the tests need not crawl at 3/s."""
+    return {**sb.gong_config(), "requests_per_second": 200, **settings}
+
+
+def expected(sb: Sandbox, start: datetime, end: datetime | None = None, **kwargs):
+    return sb.gong.expected_calls(start, end or datetime.now(UTC), **kwargs)
+
+
+def test_calls_are_exactly_the_non_private_calls(sandbox, backfill):
+    run, _, config = backfill
+    truth = expected(sandbox, parse_datetime(config["start_date"]))
+    assert len(truth) > 1000
+    assert sorted(run.ids("calls")) == sorted(c.id for c in truth)
+    assert not any(r["is_private"] for r in run.records["calls"])
+    by_id = {c.id: c for c in truth}
+    for record in run.records["calls"]:
+        assert set(CALL_FIELDS) <= set(record), set(CALL_FIELDS) - set(record)
+        served = sandbox.gong.call_data(by_id[record["id"]], None)["metaData"]
+        assert record["started"] == served["started"]
+        assert record["title"] == served["title"]
+        assert record["primary_user_id"] == served["primaryUserId"]
+        assert record["workspace_id"] == served["workspaceId"]
+        assert isinstance(record["duration"], int)
+        assert record["media_urls"] is None
+
+
+def test_parties_come_from_the_same_responses(sandbox, backfill):
+    run, log, _ = backfill
+    expected_parties = sorted(
+        (call_id, party["id"])
+        for call_id in run.ids("calls")
+        for party in sandbox.gong.parties(call_id) or ()
+    )
+    assert sorted(run.ids("parties", "call_id", "id")) == expected_parties
+    started = {r["id"]: r["started"] for r in run.records["calls"]}
+    some = run.records["parties"][0]
+    served = next(p for p in sandbox.gong.parties(some["call_id"]) if p["id"] == some["id"])
+    assert some["email_address"] == served.get("emailAddress")
+    assert some["speaker_id"] == served.get("speakerId")
+    assert some["methods"] == served.get("methods")
+    for party in run.records["parties"]:
+        assert set(PARTY_FIELDS) <= set(party)
+        assert party["call_started"] == started[party["call_id"]]
+    # Imported calls have no parties at all, and nothing breaks.
+    assert any(not r["parties"] for r in run.records["calls"])
+    assert {r.path for r in log if r.source == "gong"} == {
+        "/v2/calls/extensive",
+        "/v2/calls/transcript",
+        "/v2/users",
+    }
+
+
+def test_transcripts_for_every_call_that_has_one(sandbox, backfill):
+    run, _, config = backfill
+    truth = expected(sandbox, parse_datetime(config["start_date"]))
+    with_transcript = sorted(c.id for c in truth if c.has_transcript)
+    assert sorted(run.ids("transcripts", "call_id")) == with_transcript
+    started = {c.id: c for c in truth}
+    for record in run.records["transcripts"]:
+        served = sandbox.gong.transcript(record["call_id"])
+        assert len(record["transcript"]) == len(served)
+        assert record["transcript"][0]["speaker_id"] == served[0]["speakerId"]
+        assert record["transcript"][0]["sentences"] == served[0]["sentences"]
+        assert parse_datetime(record["call_started"]) == started[record["call_id"]].started
+
+
+def test_users_all_pages(sandbox, backfill):
+    run, log, _ = backfill
+    assert sorted(run.ids("users")) == sorted(u["id"] for u in sandbox.gong.users)
+    assert len(sandbox.gong.users) > 100
+    assert len([r for r in log if r.path == "/v2/users"]) == 2
+    for user in run.records["users"]:
+        assert set(USER_FIELDS) <= set(user)
+    first = next(u for u in run.records["users"] if u["id"] == sandbox.gong.users[0]["id"])
+    assert first["first_name"] == sandbox.gong.users[0]["firstName"]
+    assert first["spoken_languages"] == [
+        {"language": s["language"], "primary": s["primary"]} for s in sandbox.gong.users[0]["spokenLanguages"]
+    ]
+
+
+def test_primary_keys_unique_and_records_match_their_schema(backfill):
+    run, _, _ = backfill
+    keys = {"calls": ("id",), "parties": ("call_id", "id"), "transcripts": ("call_id",), "users": ("id",)}
+    for stream, key in keys.items():
+        ids = run.ids(stream, *key)
+        assert len(ids) == len(set(ids)), stream
+        validator = jsonschema.Draft202012Validator(
+            run.schemas[stream], format_checker=jsonschema.FormatChecker()
+        )
+        for record in run.records[stream]:
+            validator.validate(record)
+
+
+def test_backfill_costs_about_two_requests_per_hundred_calls(sandbox, backfill):
+    _, log, config = backfill
+    call_requests = [r for r in log if r.path in {"/v2/calls/extensive", "/v2/calls/transcript"}]
+    calls_in_range = len(expected(sandbox, parse_datetime(config["start_date"]), include_private=True))
+    per_thousand = 1000 * len(call_requests) / calls_in_range
+    # The floor is one calls page and one transcript batch per 100 calls: 20 per 1,000.
+    assert per_thousand <= 21, per_thousand
+    assert all(r.status == 200 for r in call_requests)
+
+
+def test_requests_are_shaped_as_gong_documents(backfill):
+    _, log, config = backfill
+    extensive = [r for r in log if r.path == "/v2/calls/extensive"]
+    for request in extensive:
+        assert "cursor" not in request.query
+        assert request.body["contentSelector"]["context"] == "Extended"
+        assert request.body["contentSelector"]["exposedFields"]["parties"] is True
+        assert request.body["contentSelector"]["exposedFields"]["media"] is False
+        assert "callIds" not in request.body["filter"]
+    # Pages after the first carry the cursor in the body, with the very same filter.
+    followups = [r for r in extensive if r.body.get("cursor")]
+    assert followups
+    first = next(r for r in extensive if not r.body.get("cursor"))
+    assert parse_datetime(first.body["filter"]["fromDateTime"]) == parse_datetime(config["start_date"])
+    for request in log:
+        if request.path == "/v2/calls/transcript":
+            assert 0 < len(request.body["filter"]["callIds"]) <= 100
+
+
+def test_second_run_reads_only_the_look_back_and_catches_late_calls(sandbox, backfill):
+    run, _, config = backfill
+    state = run.state
+    bookmark = parse_datetime(state["bookmarks"]["calls"]["replication_key_value"])
+    assert (
+        state["bookmarks"]["transcripts"]["replication_key_value"]
+        == state["bookmarks"]["calls"]["replication_key_value"]
+    )
+    assert "progress_markers" not in str(state)
+    late_inside = sandbox.gong.add_calls(3, bookmark - timedelta(days=5), bookmark - timedelta(days=1))
+    late_outside = sandbox.gong.add_calls(2, bookmark - timedelta(days=30), bookmark - timedelta(days=20))
+    new = sandbox.gong.add_calls(2, bookmark, datetime.now(UTC))
+    sandbox.clear_log()
+
+    second = run_tap(config, state=state)
+
+    ids = set(second.ids("calls"))
+    wanted = {c.id for c in late_inside + new if not c.is_private}
+    assert wanted <= ids
+    assert not ids & {c.id for c in late_outside}
+    assert ids == {c.id for c in expected(sandbox, bookmark - timedelta(days=7))}
+    assert {c.id for c in late_inside + new if c.has_transcript and not c.is_private} <= set(
+        second.ids("transcripts", "call_id")
+    )
+    assert {c.id for c in late_inside + new if not c.is_private and sandbox.gong.parties(c.id)} <= {
+        p["call_id"] for p in second.records["parties"]
+    }
+    for request in gong_requests(sandbox, "/v2/calls/extensive"):
+        assert parse_datetime(request.body["filter"]["fromDateTime"]) >= bookmark - timedelta(days=7)
+
+
+def test_default_start_date_is_one_year_back(sandbox):
+    sandbox.clear_log()
+    config = gong(sandbox)
+    before = datetime.now(UTC)
+    run = run_tap(config)
+    first = gong_requests(sandbox, "/v2/calls/extensive")[0]
+    start = parse_datetime(first.body["filter"]["fromDateTime"])
+    assert abs(start - (before - timedelta(days=365))) < timedelta(minutes=1)
+    assert sorted(run.ids("calls")) == sorted(c.id for c in expected(sandbox, start))
+
+
+def test_private_calls_and_media_urls_only_when_asked(sandbox):
+    start = sandbox.now - timedelta(days=401)
+    config = gong(sandbox, start_date=start.isoformat(), include_private_calls=True, include_media_urls=True)
+    sandbox.clear_log()
+    run = run_tap(config)
+    truth = expected(sandbox, start, include_private=True)
+    private = {c.id for c in truth if c.is_private}
+    assert private
+    assert sorted(run.ids("calls")) == sorted(c.id for c in truth)
+    assert private & set(run.ids("transcripts", "call_id"))
+    assert private & {p["call_id"] for p in run.records["parties"]}
+    assert all(r["media_urls"] and r["media_urls"]["audio_url"] for r in run.records["calls"])
+    assert all(
+        r.body["contentSelector"]["exposedFields"]["media"]
+        for r in gong_requests(sandbox, "/v2/calls/extensive")
+    )
+
+
+def test_an_empty_window_is_zero_records_not_an_error(sandbox):
+    start = sandbox.now + timedelta(days=1)
+    config = gong(sandbox, start_date=start.isoformat(), end_date=(start + timedelta(days=2)).isoformat())
+    sandbox.clear_log()
+    run = run_tap(config)
+    assert run.records["calls"] == []
+    assert [r.status for r in gong_requests(sandbox, "/v2/calls/extensive")] == [404]
+    assert parse_datetime(run.state["bookmarks"]["calls"]["replication_key_value"]) == start + timedelta(
+        days=2
+    )
+
+
+def test_workspace_filter(sandbox):
+    start = sandbox.now - timedelta(days=401)
+    workspace = sandbox.gong.calls[0].workspace_id
+    config = gong(sandbox, start_date=start.isoformat(), workspace_id=workspace)
+    sandbox.clear_log()
+    run = run_tap(config)
+    assert sorted(run.ids("calls")) == sorted(c.id for c in expected(sandbox, start, workspace_id=workspace))
+    assert all(
+        r.body["filter"]["workspaceId"] == workspace for r in gong_requests(sandbox, "/v2/calls/extensive")
+    )
+
+
+def test_oauth_bearer_token(sandbox):
+    start = sandbox.now - timedelta(days=30)
+    config = {
+        "access_token": Sandbox.GONG_ACCESS_TOKEN,
+        "api_url": sandbox.gong_url,
+        "start_date": start.isoformat(),
+    }
+    config["requests_per_second"] = 200
+    run = run_tap(config)
+    assert sorted(run.ids("calls")) == sorted(c.id for c in expected(sandbox, start))
+
+
+def test_crowded_windows_are_narrowed_and_nothing_is_lost(sandbox, monkeypatch):
+    monkeypatch.setattr(CallsStream, "window_split_records", 300)
+    monkeypatch.setattr(CallsStream, "window_target_records", 200)
+    start = sandbox.now - timedelta(days=401)
+    config = gong(sandbox, start_date=start.isoformat())
+    run = run_tap(config)
+    assert sorted(run.ids("calls")) == sorted(c.id for c in expected(sandbox, start))
+    windows = {r.body["filter"]["fromDateTime"] for r in gong_requests(sandbox, "/v2/calls/extensive")}
+    assert len(windows) > 4
+    # Each completed window moved the bookmark: many STATE messages, each later than the one before.
+    marks = [
+        s["bookmarks"]["calls"].get("replication_key_value")
+        for s in run.states
+        if "calls" in s.get("bookmarks", {})
+    ]
+    marks = [parse_datetime(m) for m in marks if m]
+    assert len(set(marks)) > 4
+    assert marks == sorted(marks)

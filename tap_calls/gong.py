@@ -243,6 +243,8 @@ USER_SCHEMA = th.PropertiesList(
     th.Property("settings", th.ObjectType()),
     th.Property("manager_id", _str),
     th.Property("meeting_consent_page_url", _str),
+    # Returned by Gong although its spec leaves it out.
+    th.Property("conferencing_providers", th.ArrayType(th.ObjectType())),
     th.Property(
         "spoken_languages",
         th.ArrayType(th.ObjectType(th.Property("language", _str), th.Property("primary", _bool))),

@@ -49,7 +49,7 @@ class Served:
     body: Any  # parsed JSON body, or None
     status: int
     t_start: float  # time.monotonic()
-    t_end: float
+    t_end: float  # when the response was ready to send (logged just before it is written)
 
     def to_json(self, bodies: bool = False) -> dict:
         out = dataclasses.asdict(self)
@@ -408,25 +408,24 @@ class Sandbox:
                 ),
                 False,
             )
-        if drop:
-            self._drop(h)
-            status = 0
-        else:
-            status = reply.status
-            with contextlib.suppress(OSError):
-                self._write(h, reply)
+        # Log before the last byte goes out, so a client that has its answer always finds it in the log.
         entry = Served(
             source,
             req.method,
             path,
             query,
             None if req.body_error else req.body,
-            status,
+            0 if drop else reply.status,
             t_start,
             time.monotonic(),
         )
         with self._lock:
             self._log.append(entry)
+        if drop:
+            self._drop(h)
+        else:
+            with contextlib.suppress(OSError):
+                self._write(h, reply)
 
     @staticmethod
     def _write(h: _Handler, reply: Reply) -> None:

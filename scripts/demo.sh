@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# One command demo: sets everything up, starts the local Gong + Clari API sandbox, runs
+#   meltano --environment=sandbox run tap-calls target-jsonl
+# against it, stops the sandbox and prints the records per stream next to the sandbox's expected counts.
+#
+#   bash scripts/demo.sh
+#
+# Needs only Python 3.11+ (and the network to PyPI on the first run). Re-running is fine: output/ and the
+# sandbox environment's saved state are cleared first, since every run starts a freshly generated sandbox.
+# Size of the data set: DEMO_GONG_CALLS (1250), DEMO_GONG_SPAN_DAYS (400), DEMO_CLARI_CALLS (300), DEMO_SEED (1).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+GONG_CALLS="${DEMO_GONG_CALLS:-1250}"
+GONG_SPAN_DAYS="${DEMO_GONG_SPAN_DAYS:-400}"
+CLARI_CALLS="${DEMO_CLARI_CALLS:-300}"
+SEED="${DEMO_SEED:-1}"
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false
+
+bash scripts/setup.sh
+
+MELTANO=(.venv-meltano/bin/meltano --environment=sandbox)
+WORK="$(mktemp -d)"
+SANDBOX_PID=""
+cleanup() {
+  if [ -n "$SANDBOX_PID" ] && kill -0 "$SANDBOX_PID" 2>/dev/null; then
+    kill -TERM "$SANDBOX_PID" 2>/dev/null || true
+    wait "$SANDBOX_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "==> starting the API sandbox: $GONG_CALLS Gong calls over $GONG_SPAN_DAYS days, $CLARI_CALLS Clari calls" >&2
+.venv/bin/python -m calls_sandbox --port 0 --seed "$SEED" --gong-calls "$GONG_CALLS" \
+  --gong-span-days "$GONG_SPAN_DAYS" --clari-calls "$CLARI_CALLS" --clari-span-days "$GONG_SPAN_DAYS" \
+  --ready-file "$WORK/ready" >"$WORK/sandbox.out" 2>"$WORK/sandbox.err" &
+SANDBOX_PID=$!
+
+# Wait (at most 60 s) for the sandbox to write its ready file.
+deadline=$(( $(date +%s) + 60 ))
+until [ -s "$WORK/ready" ]; do
+  if ! kill -0 "$SANDBOX_PID" 2>/dev/null; then
+    cat "$WORK/sandbox.err" >&2
+    echo "ERROR: the sandbox exited before it was ready" >&2
+    exit 1
+  fi
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "ERROR: the sandbox was not ready within 60 s" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+SANDBOX_URL="$(.venv/bin/python -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$WORK/ready")"
+SANDBOX_NOW="$(.venv/bin/python -c '
+import json, sys, urllib.request
+print(json.load(urllib.request.urlopen(sys.argv[1] + "/_sandbox/truth"))["now"])' "$SANDBOX_URL")"
+echo "==> sandbox at $SANDBOX_URL (data up to $SANDBOX_NOW)" >&2
+
+# Point the `sandbox` environment of meltano.yml at it, from one day before its oldest call.
+export TAP_CALLS_API_URL="$SANDBOX_URL/gong"
+export TAP_CALLS_CLARI_API_URL="$SANDBOX_URL/clari"
+TAP_CALLS_START_DATE="$(.venv/bin/python -c '
+import sys
+from datetime import datetime, timedelta
+now = datetime.fromisoformat(sys.argv[1].replace("Z", "+00:00"))
+print((now - timedelta(days=float(sys.argv[2]) + 1)).strftime("%Y-%m-%dT%H:%M:%SZ"))' "$SANDBOX_NOW" "$GONG_SPAN_DAYS")"
+export TAP_CALLS_START_DATE
+
+# A fresh sandbox each time: forget the state of earlier demo runs, and their output files
+# (target-jsonl appends to <stream>.jsonl).
+rm -rf output
+"${MELTANO[@]}" state clear --force sandbox:tap-calls-to-target-jsonl >/dev/null 2>&1 || true
+
+LOG=.meltano/logs/demo-run.log
+echo "==> meltano --environment=sandbox run tap-calls target-jsonl   (full log: $LOG)" >&2
+start=$(date +%s)
+set +e
+"${MELTANO[@]}" run tap-calls target-jsonl 2>&1 | tee "$LOG" | grep --line-buffered -v 'METRIC:'
+rc=${PIPESTATUS[0]}
+set -e
+echo "==> meltano run finished in $(( $(date +%s) - start )) s with exit code $rc" >&2
+if [ "$rc" -ne 0 ]; then
+  echo "ERROR: meltano run failed; see $LOG" >&2
+  exit "$rc"
+fi
+
+.venv/bin/python scripts/demo_counts.py --url "$SANDBOX_URL" --output output --seed "$SEED" \
+  --gong-calls "$GONG_CALLS" --gong-span-days "$GONG_SPAN_DAYS" --clari-calls "$CLARI_CALLS"

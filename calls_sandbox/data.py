@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from operator import attrgetter
 
 # --------------------------------------------------------------------------------------------------------------
 # word pools
@@ -355,6 +356,7 @@ class GongCall:
     primary_user_id: str
     revision: int = 0  # bumped by ``GongData.update_call`` (an edit Gong publishes later)
     order_key: int = field(default=0, repr=False, compare=False)
+    ts: float = field(default=0.0, repr=False, compare=False)  # started as a POSIX timestamp
 
     @property
     def effective_date(self) -> datetime:
@@ -566,10 +568,12 @@ class GongData:
             for c in calls:
                 self._by_id[c.id] = c
                 self._used_ids.add(c.id)
+                c.ts = c.started.timestamp()
             allc = list(self._by_id.values())
             allc.sort(key=lambda c: (c.started, c.id))
             self._calls = allc
             self._starts = [c.started.timestamp() for c in allc]
+            self._hash_order = sorted(allc, key=attrgetter("order_key"))
             self.version += 1
 
     # ------------------------------------------------------------------------------------------- ground truth
@@ -655,21 +659,25 @@ class GongData:
     ) -> list[GongCall]:
         """Calls matching a Gong filter, in the API's (hash) order."""
         with self._lock:
-            calls, starts = self._calls, self._starts
-        if effective_date:
-            cand = [
-                c
-                for c in calls
-                if (from_dt is None or c.effective_date >= from_dt)
-                and (to_dt is None or c.effective_date < to_dt)
-            ]
+            calls, starts, hashed = self._calls, self._starts, self._hash_order
+        if call_ids is not None:
+            found = {i: self._by_id[i] for i in call_ids if i in self._by_id}
+            cand = sorted(found.values(), key=attrgetter("order_key"))
+            if effective_date:
+                cand = [c for c in cand if _within(c.effective_date, from_dt, to_dt)]
+            else:
+                cand = [c for c in cand if _within(c.started, from_dt, to_dt)]
+        elif effective_date:
+            cand = [c for c in hashed if _within(c.effective_date, from_dt, to_dt)]
         else:
             lo = 0 if from_dt is None else bisect.bisect_left(starts, from_dt.timestamp())
             hi = len(calls) if to_dt is None else bisect.bisect_left(starts, to_dt.timestamp())
-            cand = calls[lo:hi]
-        if call_ids is not None:
-            wanted = set(call_ids)
-            cand = [c for c in cand if c.id in wanted]
+            if hi - lo > len(calls) // 8:  # a big share: filtering the hash-ordered list beats sorting
+                lo_ts = starts[lo] if lo < len(starts) else float("inf")
+                hi_ts = starts[hi] if hi < len(starts) else float("inf")
+                cand = [c for c in hashed if lo_ts <= c.ts < hi_ts]
+            else:
+                cand = sorted(calls[lo:hi], key=attrgetter("order_key"))
         if workspace_id is not None:
             cand = [c for c in cand if c.workspace_id == workspace_id]
         if primary_user_ids is not None:
@@ -677,7 +685,7 @@ class GongData:
             cand = [c for c in cand if c.primary_user_id in hosts]
         if transcripts_only:
             cand = [c for c in cand if c.has_transcript]
-        return sorted(cand, key=lambda c: c.order_key)
+        return cand
 
     # -------------------------------------------------------------------------------------- lazy call content
     def _rng(self, call: GongCall, purpose: str) -> random.Random:
@@ -1201,6 +1209,10 @@ def _render_ctx(system: str, objs: list, sel: Selector) -> dict:
                 }
             )
     return {"system": system, "objects": objects}
+
+
+def _within(dt: datetime, lo: datetime | None, hi: datetime | None) -> bool:
+    return (lo is None or dt >= lo) and (hi is None or dt < hi)
 
 
 def _token(rng: random.Random, n: int) -> str:

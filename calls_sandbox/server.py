@@ -186,7 +186,7 @@ class Sandbox:
         clari_latency: float = 0.0,
         gong_latency: float = 0.0,
         cursor_ttl: float = 600.0,
-        cache_bytes: int = 96 * 1024 * 1024,
+        cache_bytes: int = 64 * 1024 * 1024,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -454,6 +454,12 @@ class Sandbox:
     def _dispatch(self, req: Request, source: str) -> tuple[Reply, bool]:
         if source == "control":
             return self._control(req), False
+        reply, drop = self._decide(req, source)
+        self._sleep(self.latency[source])  # added to every response, errors included
+        return reply, drop
+
+    def _decide(self, req: Request, source: str) -> tuple[Reply, bool]:
+        """Rate limit, quota, queued fault, or the API's own answer (in that order)."""
         now = time.monotonic()
         limiter = self.limiters[source]
         if limiter is not None and not limiter.allow(now):
@@ -490,7 +496,6 @@ class Sandbox:
             if fault.kind == "slow":
                 self._sleep(float(fault.params["delay"]))
             malformed = fault.kind == "malformed"
-        self._sleep(self.latency[source])
         api = self._gong_api if source == "gong" else self._clari_api
         reply = api.handle(req)
         if malformed:

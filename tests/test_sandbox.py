@@ -50,6 +50,7 @@ EVERYTHING = {"fromDateTime": "2000-01-01T00:00:00Z"}
 def sb():
     with Sandbox(seed=1, now=NOW, gong_calls=250, clari_calls=120) as sandbox:
         yield sandbox
+        assert not sandbox.errors  # no handler crashed
 
 
 @pytest.fixture
@@ -57,6 +58,7 @@ def fresh():
     """A sandbox of its own, for tests that queue faults or change data."""
     with Sandbox(seed=2, now=NOW, gong_calls=150, clari_calls=60) as sandbox:
         yield sandbox
+        assert not sandbox.errors
 
 
 @pytest.fixture

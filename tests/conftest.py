@@ -1,0 +1,101 @@
+"""Shared fixtures for the end-to-end tests that drive the real `meltano` CLI (test_meltano, test_postgres).
+
+`meltano` is the one in .venv-meltano (scripts/setup.sh creates it), or $MELTANO_BIN, or `meltano` on PATH.
+The repo's own meltano.yml is the project; `meltano install` runs once per session. Each run gets its own
+system database, state backend and output folder, so runs never see each other's state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_OWN_PREFIXES = ("TAP_CALLS_", "TARGET_JSONL_", "TARGET_POSTGRES_", "MELTANO_")
+
+
+def _find_meltano() -> str | None:
+    candidates = [os.environ.get("MELTANO_BIN"), str(REPO / ".venv-meltano" / "bin" / "meltano")]
+    for c in candidates:
+        if c and Path(c).is_file() and os.access(c, os.X_OK):
+            return c
+    return shutil.which("meltano")
+
+
+def iso(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Meltano:
+    """The meltano CLI on the repo's project, with per-run isolation."""
+
+    exe: str
+    install_seconds: float = 0.0
+    runs: list[float] = field(default_factory=list)
+
+    def env(self, workdir: Path, sandbox: object, start_date: datetime, **settings: str) -> dict[str, str]:
+        """Environment for `meltano --environment=sandbox ...` against `sandbox`, isolated in `workdir`.
+
+        `settings` are extra env vars (e.g. TARGET_JSONL_DESTINATION_PATH=...). Credentials come from the
+        `sandbox` environment of meltano.yml, on purpose: that is what the file promises to work with.
+        """
+        workdir.mkdir(parents=True, exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
+        env.update(
+            MELTANO_PROJECT_ROOT=str(REPO),
+            MELTANO_DATABASE_URI=f"sqlite:///{workdir}/meltano.db",
+            MELTANO_STATE_BACKEND_URI=f"file://{workdir}/state",
+            MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
+            TAP_CALLS_API_URL=sandbox.gong_url,
+            TAP_CALLS_CLARI_API_URL=sandbox.clari_url,
+            TAP_CALLS_START_DATE=iso(start_date),
+        )
+        env.update(settings)
+        return env
+
+    def __call__(self, *args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
+        """Run `meltano ARGS` in the repo; fail the test with the log's tail if it exits non-zero."""
+        started = time.monotonic()
+        proc = subprocess.run(
+            [self.exe, *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        self.runs.append(time.monotonic() - started)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-60:])
+            pytest.fail(f"`meltano {' '.join(args)}` exited {proc.returncode}:\n{tail}", pytrace=False)
+        return proc
+
+
+@pytest.fixture(scope="session")
+def meltano() -> Meltano:
+    """The meltano CLI with the project's plugins installed (once per session)."""
+    exe = _find_meltano()
+    if exe is None:
+        pytest.fail(
+            "meltano not found: run `bash scripts/test.sh` (it creates .venv-meltano), or set MELTANO_BIN",
+            pytrace=False,
+        )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
+    env.update(MELTANO_PROJECT_ROOT=str(REPO), MELTANO_SEND_ANONYMOUS_USAGE_STATS="false")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [exe, "install"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False
+    )
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+        pytest.fail(f"`meltano install` exited {proc.returncode}:\n{tail}", pytrace=False)
+    return Meltano(exe=exe, install_seconds=time.monotonic() - started)

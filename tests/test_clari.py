@@ -1,0 +1,157 @@
+"""clari_calls end to end against the sandbox's Clari Copilot half."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jsonschema
+import pytest
+
+from calls_sandbox import Sandbox
+from tap_calls.client import parse_datetime
+from tests.harness import run_tap
+
+CONTRACT_FIELDS = (
+    "id source_id title users external_participants status bot_not_join_reason type time icaluid calendar_id "
+    "recurring_event_id original_start_time last_modified_time audio_url video_url disposition deal_name deal_value "
+    "deal_close_date deal_stage_before_call account_name contact_names crm_info bookmark_timestamps metrics "
+    "call_review_page_url deal_stage_live transcript summary competitor_sentiments"
+).split()
+
+
+def clari(sb: Sandbox, **settings) -> dict:
+    return {**sb.clari_config(), "clari_requests_per_second": 500, **settings}
+
+
+def requests_to(sb: Sandbox, path: str) -> list:
+    return [r for r in sb.log if r.source == "clari" and r.path == path]
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(seed=11, gong_calls=0, clari_calls=400, clari_span_days=400) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def backfill(sandbox):
+    sandbox.clear_log()
+    config = clari(sandbox, start_date=(sandbox.now - timedelta(days=420)).isoformat())
+    return run_tap(config), list(sandbox.log), config
+
+
+def test_every_call_once_with_its_details(sandbox, backfill):
+    run, _, config = backfill
+    truth = {c["id"]: c for c in sandbox.clari.expected_calls(parse_datetime(config["start_date"]))}
+    ids = run.ids("clari_calls")
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(truth)
+    for record in run.records["clari_calls"]:
+        assert set(CONTRACT_FIELDS) <= set(record)
+        served = truth[record["id"]]
+        assert record["last_modified_time"] == served["last_modified_time"]
+        if record["id"] in sandbox.clari.details_missing:
+            assert record["transcript"] is None
+            continue
+        assert record["summary"] == served.get("summary")
+        assert record["deal_stage_live"] == served.get("deal_stage_live")
+        if served.get("transcript"):
+            assert record["transcript"][0]["text"] == served["transcript"][0]["text"]
+            assert record["transcript"][0]["person_id"] == served["transcript"][0]["personId"]
+        if served.get("users"):
+            assert record["users"][0]["user_email"] == served["users"][0]["userEmail"]
+    assert any(r["transcript"] for r in run.records["clari_calls"])
+    assert any(r["summary"] and r["summary"]["topics_discussed"] for r in run.records["clari_calls"])
+
+
+def test_omitted_fields_are_null_and_records_match_the_schema(backfill):
+    run, _, _ = backfill
+    assert any(r["source_id"] is None for r in run.records["clari_calls"])
+    assert any(r["crm_info"] is None for r in run.records["clari_calls"])
+    validator = jsonschema.Draft202012Validator(run.schemas["clari_calls"], format_checker=jsonschema.FormatChecker())
+    for record in run.records["clari_calls"]:
+        validator.validate(record)
+
+
+def test_a_details_404_emits_the_listed_call(sandbox, backfill, caplog):
+    run, log, _ = backfill
+    missing = sandbox.clari.details_missing & set(run.ids("clari_calls"))
+    assert missing
+    assert {r.query["id"][0] for r in log if r.path == "/call-details" and r.status == 404} >= missing
+
+
+def test_one_details_request_per_call_and_frozen_windows(sandbox, backfill):
+    run, log, config = backfill
+    details = [r for r in log if r.path == "/call-details"]
+    assert sorted(r.query["id"][0] for r in details) == sorted(run.ids("clari_calls"))
+    listing = [r for r in log if r.path == "/calls"]
+    assert listing
+    upper = {r.query["filterModifiedLt"][0] for r in listing}
+    assert len(upper) == 1  # frozen at the run's start
+    assert all(int(r.query["limit"][0]) <= 100 for r in listing)
+
+
+def test_second_run_brings_only_what_changed(sandbox, backfill):
+    run, _, config = backfill
+    state = run.state
+    bookmark = parse_datetime(state["bookmarks"]["clari_calls"]["replication_key_value"])
+    untouched_old = [c["id"] for c in sandbox.clari.expected_calls(None, bookmark - timedelta(days=30))][:3]
+    now = datetime.now(UTC)
+    sandbox.clari.modify(untouched_old[:2], at=now - timedelta(seconds=1))
+    added = sandbox.clari.add_calls(4, bookmark - timedelta(days=2), now - timedelta(seconds=1))
+    sandbox.clear_log()
+
+    second = run_tap(config, state=state)
+
+    truth = {c["id"] for c in sandbox.clari.expected_calls(bookmark - timedelta(days=7), datetime.now(UTC))}
+    ids = set(second.ids("clari_calls"))
+    assert ids == truth
+    assert set(untouched_old[:2]) | {c["id"] for c in added if not c.get("is_private")} - sandbox.clari.private_ids <= ids
+    assert untouched_old[2] not in ids
+    for request in requests_to(sandbox, "/calls"):
+        assert parse_datetime(request.query["filterModifiedGt"][0]) >= bookmark - timedelta(days=7, milliseconds=1)
+
+
+def test_twelve_thousand_calls_modified_within_one_hour_all_arrive():
+    with Sandbox(seed=5, gong_calls=0, clari_calls=0) as sb:
+        hour = sb.now - timedelta(hours=3)
+        added = sb.clari.add_calls(12_000, hour, hour + timedelta(hours=1))
+        config = clari(sb, start_date=(hour - timedelta(days=1)).isoformat(), clari_requests_per_second=2000)
+        run = run_tap(config)
+        expected = {c["id"] for c in added} - sb.clari.private_ids
+        ids = run.ids("clari_calls")
+        assert len(ids) == len(set(ids))
+        assert set(ids) == expected
+        assert all(int(r.query["skip"][0]) <= 10_000 for r in requests_to(sb, "/calls"))
+        assert not [r for r in sb.log if r.status == 400]
+
+
+def test_details_pool_never_exceeds_the_cap():
+    with Sandbox(seed=9, gong_calls=0, clari_calls=90, clari_latency=0.15, clari_rate_limit=10) as sb:
+        config = {**sb.clari_config(), "start_date": (sb.now - timedelta(days=400)).isoformat()}
+        run = run_tap(config)
+        assert sorted(run.ids("clari_calls")) == sorted(c["id"] for c in sb.clari.expected_calls())
+        served = sorted(r.t_start for r in sb.log if r.source == "clari")
+        assert not [r for r in sb.log if r.status == 429]
+        busiest = max(sum(1 for t in served if start <= t < start + 1.0) for start in served)
+        assert busiest <= 10
+
+
+@pytest.mark.parametrize(
+    ("sources", "streams"),
+    [
+        (("gong",), {"calls", "parties", "transcripts", "users"}),
+        (("clari",), {"clari_calls"}),
+        (("gong", "clari"), {"calls", "parties", "transcripts", "users", "clari_calls"}),
+    ],
+)
+def test_each_configured_source_syncs_just_its_streams(sources, streams):
+    with Sandbox(seed=2, gong_calls=60, gong_span_days=30, gong_users=10, clari_calls=20, clari_span_days=30) as sb:
+        config = {"start_date": (sb.now - timedelta(days=31)).isoformat(), "requests_per_second": 200}
+        if "gong" in sources:
+            config.update(sb.gong_config())
+        if "clari" in sources:
+            config.update(clari(sb))
+        run = run_tap(config)
+        assert {stream for stream, rows in run.records.items() if rows} == streams
+        assert {r.source for r in sb.log} == set(sources)

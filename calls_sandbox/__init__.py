@@ -2,18 +2,40 @@
 
 A real HTTP server on 127.0.0.1 that behaves as ``/work/shared/reference/gong_api.md`` (§2-5) and
 ``clari_api.md`` (§1-3) describe, awkward parts included: fixed 100-record Gong pages with expiring,
-request-bound cursors in the POST body, 404 for empty windows, 400 for ``callIds: []``, non-chronological order,
-absent keys, Clari's ``skip <= 10000`` offset paging with omitted fields, plus rate limits and injectable faults.
-The tap never imports it; tests, a demo and a benchmark do::
+request-bound cursors in the POST body (a query-string cursor is ignored), 404 for empty windows, 400 for
+``callIds: []``, non-chronological result order, absent keys (imported calls without ``parties``), mixed-type CRM
+values; Clari's ``skip <= 10000`` offset paging, omitted fields, ``"NaN"`` summary timestamps, ``/call-details``
+404s for listed calls; rate limits and injectable faults. The tap never imports it; tests, a demo and a benchmark
+do::
 
     from calls_sandbox import Sandbox
 
-    with Sandbox(seed=1, gong_calls=500) as sb:
+    with Sandbox(seed=1, gong_calls=500) as sb:        # or Sandbox(...).start() / sb.stop()
         config = {**sb.gong_config(), **sb.clari_config()}
-        ...
-        assert {r.path for r in sb.log} >= {"/v2/calls/extensive"}
+        ...                                             # run the tap against sb.gong_url / sb.clari_url
+        expected = sb.gong.expected_calls(from_dt, to_dt)
+        assert {s.path for s in sb.log} >= {"/v2/calls/extensive"}
 
-Run it as a process with ``python -m calls_sandbox`` (see ``calls_sandbox.__main__``).
+Ground truth (deterministic for the same seed, ``now`` and sizes):
+
+- ``sb.gong.calls`` (``GongCall`` index, sorted by ``started``), ``sb.gong.call_data(call, content_selector)``,
+  ``sb.gong.transcript(call_id)``, ``sb.gong.parties(call_id)``, ``sb.gong.users``, ``sb.gong.workspaces``,
+  ``sb.gong.expected_calls(from_dt, to_dt, include_private=False, workspace_id=None)``,
+  ``sb.gong.add_calls(n, started_from, started_to, **flags)`` (late arrivals),
+  ``sb.gong.update_call(call_id, is_private=..., has_transcript=..., edit=True)``.
+- ``sb.clari.calls`` (full ``/call-details`` dicts), ``sb.clari.expected_calls(modified_gt, modified_lt,
+  include_private=False)``, ``sb.clari.add_calls(n, modified_from, modified_to)``, ``sb.clari.modify(ids, at)``,
+  ``sb.clari.details_missing`` (ids whose details 404), ``sb.clari.private_ids``, ``sb.clari.users``.
+
+Observation and faults: ``sb.log`` (``Served`` entries), ``sb.clear_log()``, ``sb.stats()``,
+``sb.inject(source, kind, path=None, count=1, **params)`` with kinds ``429`` (``retry_after``), ``status``
+(``code``, ``body``), ``reset``, ``slow`` (``delay``), ``malformed``, ``expire_cursor``.
+
+Run it as a process with ``python -m calls_sandbox`` (see ``calls_sandbox.__main__``); control endpoints under
+``/_sandbox/``: ``GET log[?bodies=1]``, ``GET stats``, ``POST clear``, ``GET truth``, ``GET health``,
+``POST inject`` (``{"source", "kind", "path"?, "count"?, ...params}``), ``POST gong/add_calls``
+(``{"n", "started_from", "started_to", ...flags}``), ``POST gong/update_call`` (``{"id", ...changes}``),
+``POST clari/add_calls`` (``{"n", "modified_from", "modified_to"}``), ``POST clari/modify`` (``{"ids", "at"}``).
 """
 
 from .data import ClariCall, GongCall

@@ -19,6 +19,7 @@ import math
 import random
 import struct
 import threading
+import unicodedata
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -461,7 +462,7 @@ class GongData:
             ids.append(uid)
             first = rng.choice(FIRST_NAMES)
             last = rng.choice(LAST_NAMES)
-            email_local = f"{first}.{last}".lower().replace("'", "").replace(" ", "")
+            email_local = _email(f"{first}.{last}")
             created = self.now - timedelta(days=rng.uniform(5, 1500), seconds=rng.uniform(0, 86400))
             created = created.replace(microsecond=rng.randrange(1000) * 1000)
             tz = timezone(_WS_OFFSETS[rng.randrange(len(_WS_OFFSETS))])
@@ -734,7 +735,7 @@ class GongData:
             spoke = rng.random() < 0.65
             party = {"id": str(rng.randrange(10**13, 10**19))}
             if rng.random() < 0.85:
-                party["emailAddress"] = f"{first[0]}.{last}@{domain}".lower().replace("'", "")
+                party["emailAddress"] = _email(f"{first[0]}.{last}@{domain}")
             party["name"] = f"{first} {last}" if rng.random() < 0.95 else party.get("emailAddress", "Unknown")
             if rng.random() < 0.5:
                 party["title"] = rng.choice(TITLES)
@@ -1211,6 +1212,12 @@ def _render_ctx(system: str, objs: list, sel: Selector) -> dict:
     return {"system": system, "objects": objects}
 
 
+def _email(text: str) -> str:
+    """Lower-case ASCII e-mail text from names with accents or apostrophes (José O'Brien -> jose.obrien)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return folded.lower().replace("'", "").replace(" ", "")
+
+
 def _within(dt: datetime, lo: datetime | None, hi: datetime | None) -> bool:
     return (lo is None or dt >= lo) and (hi is None or dt < hi)
 
@@ -1320,7 +1327,7 @@ class ClariData:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             user = {
                 "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                "email": f"{first}.{last}{i}@example-corp.com".lower().replace("'", ""),
+                "email": _email(f"{first}.{last}{i}@example-corp.com"),
                 "name": first if rng.random() < 0.3 else f"{first} {last}",
                 "role": rng.choices(["REP", "MANAGER", "OBSERVER"], weights=[75, 20, 5])[0],
                 "is_recording": rng.random() < 0.85,
@@ -1457,7 +1464,7 @@ class ClariData:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             p: dict = {
                 "name": f"{first} {last}",
-                "email": f"{first}.{last}@{domain}".lower().replace("'", ""),
+                "email": _email(f"{first}.{last}@{domain}"),
             }
             if rng.random() < 0.3:
                 p["phone"] = f"+1{rng.randrange(2000000000, 9999999999)}"

@@ -638,3 +638,21 @@ def test_cli_starts_prints_and_stops_on_sigterm(tmp_path: Path):
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_control_data_changes(http, fresh):
+    lo, hi = NOW - timedelta(days=2), NOW - timedelta(days=1)
+    body = {"n": 2, "started_from": lo.isoformat(), "started_to": hi.isoformat(), "has_transcript": True}
+    new_ids = http.post(fresh.url + "/_sandbox/gong/add_calls", json=body, timeout=5).json()["ids"]
+    assert len(new_ids) == 2 and all(fresh.gong.get(i) for i in new_ids)
+    call = fresh.gong.calls[0]
+    before = gong(http, fresh, "POST", "/v2/calls/extensive", json={"filter": {"callIds": [call.id]}}).json()
+    http.post(fresh.url + "/_sandbox/gong/update_call", json={"id": call.id, "edit": True}, timeout=5)
+    after = gong(http, fresh, "POST", "/v2/calls/extensive", json={"filter": {"callIds": [call.id]}}).json()
+    assert before["calls"][0]["metaData"]["title"] != after["calls"][0]["metaData"]["title"]
+    target = fresh.clari.calls[1]["id"]
+    at = "2026-03-01T00:00:00.000Z"
+    http.post(fresh.url + "/_sandbox/clari/modify", json={"ids": [target], "at": at}, timeout=5)
+    assert clari(http, fresh, "/call-details", {"id": target}).json()["call"]["last_modified_time"] == at
+    bad = http.post(fresh.url + "/_sandbox/clari/add_calls", json={"n": 1}, timeout=5)
+    assert bad.status_code == 400

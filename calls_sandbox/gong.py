@@ -249,7 +249,7 @@ class GongApi:
         )
         with self._match_lock:
             cache[key] = result
-            while len(cache) > 64:
+            while len(cache) > 16:
                 cache.popitem(last=False)
         return result
 

@@ -154,6 +154,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _quiet_about_user_errors(record: logging.LogRecord) -> bool:
+    """The SDK logs a generic "unhandled error" before re-raising; for an error the user can fix,
+    the one line `invoke` prints says everything."""
+    return not (record.levelno >= logging.ERROR and isinstance(sys.exc_info()[1], TapCallsError))
+
+
 class TapCalls(Tap):
     """Sales calls from Gong (calls, parties, transcripts, users) and Clari Copilot (clari_calls)."""
 
@@ -243,6 +249,8 @@ class TapCalls(Tap):
         if self.clari_configured or everything:
             clari = RateLimiter(float(self.config.get("clari_requests_per_second") or 10))
             streams.append(ClariCallsStream(self, limiter=clari))
+        for stream in streams:
+            stream.logger.addFilter(_quiet_about_user_errors)
         return streams
 
     @classmethod
@@ -253,6 +261,3 @@ class TapCalls(Tap):
         except TapCallsError as exc:
             logging.getLogger(cls.name).error("%s", exc)
             sys.exit(1)
-
-
-cli = TapCalls.cli

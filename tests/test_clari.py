@@ -11,12 +11,39 @@ from calls_sandbox import Sandbox
 from tap_calls.client import parse_datetime
 from tests.harness import run_tap
 
-CONTRACT_FIELDS = (
-    "id source_id title users external_participants status bot_not_join_reason type time icaluid calendar_id "
-    "recurring_event_id original_start_time last_modified_time audio_url video_url disposition deal_name deal_value "
-    "deal_close_date deal_stage_before_call account_name contact_names crm_info bookmark_timestamps metrics "
-    "call_review_page_url deal_stage_live transcript summary competitor_sentiments"
-).split()
+CONTRACT_FIELDS = [
+    "id",
+    "source_id",
+    "title",
+    "users",
+    "external_participants",
+    "status",
+    "bot_not_join_reason",
+    "type",
+    "time",
+    "icaluid",
+    "calendar_id",
+    "recurring_event_id",
+    "original_start_time",
+    "last_modified_time",
+    "audio_url",
+    "video_url",
+    "disposition",
+    "deal_name",
+    "deal_value",
+    "deal_close_date",
+    "deal_stage_before_call",
+    "account_name",
+    "contact_names",
+    "crm_info",
+    "bookmark_timestamps",
+    "metrics",
+    "call_review_page_url",
+    "deal_stage_live",
+    "transcript",
+    "summary",
+    "competitor_sentiments",
+]
 
 
 def clari(sb: Sandbox, **settings) -> dict:
@@ -68,7 +95,9 @@ def test_omitted_fields_are_null_and_records_match_the_schema(backfill):
     run, _, _ = backfill
     assert any(r["source_id"] is None for r in run.records["clari_calls"])
     assert any(r["crm_info"] is None for r in run.records["clari_calls"])
-    validator = jsonschema.Draft202012Validator(run.schemas["clari_calls"], format_checker=jsonschema.FormatChecker())
+    validator = jsonschema.Draft202012Validator(
+        run.schemas["clari_calls"], format_checker=jsonschema.FormatChecker()
+    )
     for record in run.records["clari_calls"]:
         validator.validate(record)
 
@@ -106,10 +135,16 @@ def test_second_run_brings_only_what_changed(sandbox, backfill):
     truth = {c["id"] for c in sandbox.clari.expected_calls(bookmark - timedelta(days=7), datetime.now(UTC))}
     ids = set(second.ids("clari_calls"))
     assert ids == truth
-    assert set(untouched_old[:2]) | {c["id"] for c in added if not c.get("is_private")} - sandbox.clari.private_ids <= ids
+    assert (
+        set(untouched_old[:2])
+        | {c["id"] for c in added if not c.get("is_private")} - sandbox.clari.private_ids
+        <= ids
+    )
     assert untouched_old[2] not in ids
     for request in requests_to(sandbox, "/calls"):
-        assert parse_datetime(request.query["filterModifiedGt"][0]) >= bookmark - timedelta(days=7, milliseconds=1)
+        assert parse_datetime(request.query["filterModifiedGt"][0]) >= bookmark - timedelta(
+            days=7, milliseconds=1
+        )
 
 
 def test_twelve_thousand_calls_modified_within_one_hour_all_arrive():
@@ -146,7 +181,9 @@ def test_details_pool_never_exceeds_the_cap():
     ],
 )
 def test_each_configured_source_syncs_just_its_streams(sources, streams):
-    with Sandbox(seed=2, gong_calls=60, gong_span_days=30, gong_users=10, clari_calls=20, clari_span_days=30) as sb:
+    with Sandbox(
+        seed=2, gong_calls=60, gong_span_days=30, gong_users=10, clari_calls=20, clari_span_days=30
+    ) as sb:
         config = {"start_date": (sb.now - timedelta(days=31)).isoformat(), "requests_per_second": 200}
         if "gong" in sources:
             config.update(sb.gong_config())

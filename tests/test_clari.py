@@ -110,7 +110,7 @@ def test_a_details_404_emits_the_listed_call(sandbox, backfill, caplog):
 
 
 def test_one_details_request_per_call_and_frozen_windows(sandbox, backfill):
-    run, log, config = backfill
+    run, log, _ = backfill
     details = [r for r in log if r.path == "/call-details"]
     assert sorted(r.query["id"][0] for r in details) == sorted(run.ids("clari_calls"))
     listing = [r for r in log if r.path == "/calls"]

@@ -78,7 +78,9 @@ def main() -> int:
         exp = expected[stream]
         good = len(records) == exp and len(keys) == len(records)
         ok &= good
-        rows.append((stream, len(records), len(keys), "?" if exp < 0 else str(exp), "ok" if good else "MISMATCH"))
+        rows.append(
+            (stream, len(records), len(keys), "?" if exp < 0 else str(exp), "ok" if good else "MISMATCH")
+        )
 
     lines = [f"{'stream':<12} {'records':>8} {'unique keys':>12} {'expected':>9}  check"]
     lines += [f"{s:<12} {n:>8} {uniq:>12} {exp:>9}  {verdict}" for s, n, uniq, exp, verdict in rows]

@@ -75,9 +75,18 @@ class Meltano:
         )
         self.runs.append(time.monotonic() - started)
         if proc.returncode != 0:
-            tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-60:])
-            pytest.fail(f"`meltano {' '.join(args)}` exited {proc.returncode}:\n{tail}", pytrace=False)
+            pytest.fail(
+                f"`meltano {' '.join(args)}` exited {proc.returncode}:\n{_excerpt(proc)}", pytrace=False
+            )
         return proc
+
+
+def _excerpt(proc: subprocess.CompletedProcess) -> str:
+    """The first traceback (if any) and the last lines of a failed command's output."""
+    lines = (proc.stdout + proc.stderr).splitlines()
+    first = next((i for i, line in enumerate(lines) if "Traceback (most recent call last)" in line), None)
+    head = [*lines[first : first + 60], "..."] if first is not None and first < len(lines) - 40 else []
+    return "\n".join(head + lines[-40:])
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +105,5 @@ def meltano() -> Meltano:
         [exe, "install"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False
     )
     if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
-        pytest.fail(f"`meltano install` exited {proc.returncode}:\n{tail}", pytrace=False)
+        pytest.fail(f"`meltano install` exited {proc.returncode}:\n{_excerpt(proc)}", pytrace=False)
     return Meltano(exe=exe, install_seconds=time.monotonic() - started)

@@ -37,7 +37,9 @@ def read_output(folder: Path) -> dict[str, list[dict]]:
     out = {}
     for stream in STREAMS:
         path = folder / f"{stream}.jsonl"
-        assert path.exists(), f"target-jsonl wrote no {path.name} (files: {sorted(p.name for p in folder.iterdir())})"
+        assert path.exists(), (
+            f"target-jsonl wrote no {path.name} (files: {sorted(p.name for p in folder.iterdir())})"
+        )
         with path.open(encoding="utf-8") as fh:
             out[stream] = [json.loads(line) for line in fh if line.strip()]
     return out
@@ -91,9 +93,7 @@ def first_run(meltano, sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactor
     workdir = tmp_path_factory.mktemp("meltano-jsonl")
     # A start inside the sandbox's 400 days, so the range is checked too.
     start = sandbox.now - timedelta(days=300)
-    env = meltano.env(
-        workdir, sandbox, start, TARGET_JSONL_DESTINATION_PATH=str(workdir / "out1"), **RATES
-    )
+    env = meltano.env(workdir, sandbox, start, TARGET_JSONL_DESTINATION_PATH=str(workdir / "out1"), **RATES)
     sandbox.clear_log()
     proc = meltano("--environment=sandbox", "run", "tap-calls", "target-jsonl", env=env)
     return FirstRun(
@@ -147,10 +147,14 @@ def test_state_saved_by_meltano_holds_bookmarks_only(first_run: FirstRun) -> Non
 
 def test_second_run_resumes_from_saved_state(meltano, first_run: FirstRun) -> None:
     sb, workdir = first_run.sb, first_run.workdir
-    bookmark = parse_dt(read_state(workdir)["completed"]["singer_state"]["bookmarks"]["calls"]["replication_key_value"])
+    bookmark = parse_dt(
+        read_state(workdir)["completed"]["singer_state"]["bookmarks"]["calls"]["replication_key_value"]
+    )
 
     # Published late: two calls inside the look-back (with transcripts), one long before it.
-    late = sb.gong.add_calls(2, bookmark - timedelta(days=5), bookmark - timedelta(days=1), has_transcript=True)
+    late = sb.gong.add_calls(
+        2, bookmark - timedelta(days=5), bookmark - timedelta(days=1), has_transcript=True
+    )
     too_old = sb.gong.add_calls(1, bookmark - timedelta(days=40), bookmark - timedelta(days=39))
 
     env = meltano.env(
@@ -185,7 +189,9 @@ def test_second_run_resumes_from_saved_state(meltano, first_run: FirstRun) -> No
     assert_unique_keys(recs)
 
     # And the bookmark moved on.
-    new_bookmark = read_state(workdir)["completed"]["singer_state"]["bookmarks"]["calls"]["replication_key_value"]
+    new_bookmark = read_state(workdir)["completed"]["singer_state"]["bookmarks"]["calls"][
+        "replication_key_value"
+    ]
     assert parse_dt(new_bookmark) > bookmark
 
 

@@ -1,0 +1,86 @@
+"""README.md documents what the tap really offers: its settings and capabilities tables are the output of
+`tap-calls --about --format=markdown`, kept between the markers below; this test fails when they drift apart.
+
+To refresh the README, paste the command's output between the markers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+START, END = "<!-- about:start -->", "<!-- about:end -->"
+
+
+def live_about() -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tap_calls", "--about", "--format=markdown"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TAP_CALLS_")},
+    )
+    return proc.stdout
+
+
+def readme_block() -> str:
+    text = README.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        pytest.fail(
+            f"README.md has no `{START}` ... `{END}` block: put the output of "
+            "`tap-calls --about --format=markdown` between those markers",
+            pytrace=False,
+        )
+    return text.split(START, 1)[1].split(END, 1)[0]
+
+
+def normalized(text: str) -> list[str]:
+    """Lines without trailing blanks; surrounding blank lines and a ``` fence, if the README uses one, dropped."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    if lines and lines[0].startswith("```") and lines[-1] == "```":
+        lines = lines[1:-1]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def section(lines: list[str], title: str) -> list[str]:
+    """The lines of a `## title` section, heading excluded."""
+    try:
+        i = lines.index(f"## {title}")
+    except ValueError:
+        return []
+    j = next((k for k in range(i + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+    return [line for line in lines[i + 1 : j] if line]
+
+
+def diff(readme: list[str], live: list[str]) -> str:
+    return "\n".join(
+        difflib.unified_diff(readme, live, "README.md", "tap-calls --about --format=markdown", lineterm="")
+    )
+
+
+def test_readme_settings_table_is_the_about_output() -> None:
+    live, readme = normalized(live_about()), normalized(readme_block())
+    live_settings = section(live, "Settings")
+    assert live_settings, "`--about --format=markdown` printed no ## Settings section"
+    readme_settings = section(readme, "Settings")
+    assert readme_settings == live_settings, "README settings table drifted:\n" + diff(
+        readme_settings, live_settings
+    )
+
+
+def test_readme_about_block_is_the_about_output() -> None:
+    """Capabilities, Python versions and the rest of the block too."""
+    live, readme = normalized(live_about()), normalized(readme_block())
+    assert section(live, "Capabilities"), "`--about --format=markdown` printed no ## Capabilities section"
+    assert readme == live, "README about block drifted:\n" + diff(readme, live)

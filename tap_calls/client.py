@@ -79,13 +79,22 @@ class RateLimiter:
     # Arrival times at the server jitter by a few ms; a 2 % margin keeps every window under the cap.
     SAFETY = 1.02
 
-    def __init__(self, per_second: float) -> None:
+    def __init__(self, per_second: float, quota: int | None = None, quota_period: str = "") -> None:
         self.interval = self.SAFETY / per_second
+        self.quota, self.quota_period = quota, quota_period
+        self.requests = 0
         self._next_slot = 0.0
         self._lock = threading.Lock()
 
+    def usage(self) -> str:
+        """Requests so far, and the share of the vendor's quota they took, for progress lines."""
+        if not self.quota:
+            return f"{self.requests} requests"
+        return f"{self.requests} requests ({100 * self.requests / self.quota:.1f} % of the {self.quota:,}/{self.quota_period} quota)"
+
     def acquire(self) -> None:
         with self._lock:
+            self.requests += 1
             now = time.monotonic()
             slot = max(now, self._next_slot)
             self._next_slot = slot + self.interval
@@ -290,6 +299,17 @@ class SourceStream(RESTStream[t.Any]):
 
     records_key: t.ClassVar[str] = ""
 
+    records_emitted = 0
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        self.records_emitted += 1
+        return row
+
+    def log_summary(self) -> None:
+        self.logger.info(
+            "%s: done, %d records; %s: %s", self.name, self.records_emitted, self.source, self.limiter.usage()
+        )
+
     # Bookmarks are moved only by WindowedStream, at the end of a complete window.
     def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
         return
@@ -354,6 +374,16 @@ class WindowedStream(SourceStream):
                 state.pop("progress_markers", None)
                 stream.state_manager.is_flushed = False
         self._write_state_message()
+        counts = ", ".join(f"{s.name} {s.records_emitted}" for s in self.bookmark_streams if s.selected)
+        self.logger.info(
+            "%s: window %s to %s done; records so far: %s; %s: %s",
+            self.name,
+            iso(window.start),
+            iso(window.end),
+            counts or "none selected",
+            self.source,
+            self.limiter.usage(),
+        )
 
     def get_records(self, context: Context | None) -> Iterator[dict]:
         full = self.sync_range()
@@ -379,6 +409,9 @@ class WindowedStream(SourceStream):
             self.finish_window(window)
             self.commit(window)
             if window.end >= full.end:
+                for stream in self.bookmark_streams:
+                    if stream.selected:
+                        stream.log_summary()
                 return
             window = self.next_window(window, count, full.end)
 

@@ -7,6 +7,7 @@ child streams fed batch by batch, so a backfill costs about two requests per 100
 
 from __future__ import annotations
 
+import logging
 import typing as t
 
 import requests
@@ -443,6 +444,11 @@ class CallsStream(GongStream, WindowedStream):
         return record
 
 
+def _once_per_run(record: logging.LogRecord) -> bool:
+    """The SDK announces every child sync; with one per batch of calls, that is noise at INFO."""
+    return not str(record.msg).startswith(("Beginning sync of", "Starting incremental sync of"))
+
+
 class CallChildStream(GongStream):
     """A stream fed from the batches of calls that `calls` emitted."""
 
@@ -453,6 +459,7 @@ class CallChildStream(GongStream):
     def __init__(self, tap: Tap, *, batches: CallBatches, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self.batches = batches
+        self.logger.addFilter(_once_per_run)
 
     def batch(self, context: Context | None) -> list[dict]:
         assert context is not None
@@ -525,3 +532,4 @@ class UsersStream(GongStream):
             record = dict.fromkeys(USER_FIELDS)
             record.update(snake_keys(user))
             yield record
+        self.log_summary()

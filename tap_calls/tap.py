@@ -238,7 +238,9 @@ class TapCalls(Tap):
         streams: list[Stream] = []
         everything = not self.gong_configured and not self.clari_configured
         if self.gong_configured or everything:
-            gong = RateLimiter(float(self.config.get("requests_per_second") or 3))
+            gong = RateLimiter(
+                float(self.config.get("requests_per_second") or 3), quota=10_000, quota_period="day"
+            )
             batches = CallBatches()
             streams += [
                 CallsStream(self, limiter=gong, batches=batches),
@@ -247,7 +249,9 @@ class TapCalls(Tap):
                 UsersStream(self, limiter=gong),
             ]
         if self.clari_configured or everything:
-            clari = RateLimiter(float(self.config.get("clari_requests_per_second") or 10))
+            clari = RateLimiter(
+                float(self.config.get("clari_requests_per_second") or 10), quota=100_000, quota_period="week"
+            )
             streams.append(ClariCallsStream(self, limiter=clari))
         for stream in streams:
             stream.logger.addFilter(_quiet_about_user_errors)

@@ -141,8 +141,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
 ).to_dict()
 
-GONG_STREAMS = ("calls", "parties", "transcripts", "users")
-CLARI_STREAMS = ("clari_calls",)
+NUMBER_SETTINGS = ("lookback_days", "requests_per_second", "clari_requests_per_second", "max_retry_wait_seconds")
 
 
 def _is_loopback(host: str) -> bool:
@@ -169,6 +168,14 @@ class TapCalls(Tap):
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         redact_secrets(str(self._config.get(name) or "") for name in SECRET_SETTINGS)
+        # `--config ENV` leaves number settings as strings (the SDK converts only integers).
+        for name in NUMBER_SETTINGS:
+            value = self._config.get(name)
+            if isinstance(value, str):
+                try:
+                    self._config[name] = float(value)
+                except ValueError:
+                    raise TapCallsError(f"{name} {value!r} is not a number") from None
         errors = super()._validate_config(raise_errors=raise_errors)
         if raise_errors:
             self.check_settings()

@@ -413,3 +413,29 @@ def test_records_tolerate_unknown_fields_and_mixed_crm_values(sandbox):
     record = stream.to_record(call)
     assert record["brand_new_field"] == 5 and record["new_block"] == {"some_key": 1}
     assert record["title"] is None and record["parties"] is None
+
+
+def test_settings_from_environment_variables(sandbox, tmp_path):
+    env = {
+        "TAP_CALLS_ACCESS_KEY": Sandbox.GONG_ACCESS_KEY,
+        "TAP_CALLS_ACCESS_KEY_SECRET": Sandbox.GONG_ACCESS_KEY_SECRET,
+        "TAP_CALLS_API_URL": sandbox.gong_url,
+        "TAP_CALLS_START_DATE": (sandbox.now - timedelta(days=10)).isoformat(),
+        "TAP_CALLS_LOOKBACK_DAYS": "2.5",
+        "TAP_CALLS_REQUESTS_PER_SECOND": "50",
+        "TAP_CALLS_INCLUDE_PRIVATE_CALLS": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_calls", "--config", "ENV"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("TAP_CALLS_")}, **env},
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    run = parse(result.stdout)
+    start = sandbox.now - timedelta(days=10)
+    truth = sandbox.gong.expected_calls(start, datetime.now(UTC), include_private=True)
+    assert sorted(run.ids("calls")) == sorted(c.id for c in truth)

@@ -363,17 +363,20 @@ class WindowedStream(SourceStream):
             start = start_date  # a stream never synced before needs the full history
         return Window(start, end)
 
-    def commit(self, window: Window) -> None:
+    def commit(self, window: Window, *, write: bool = True) -> None:
         """Move the bookmarks of this stream and its selected children to the window's end."""
         value = iso(window.end)
         for stream in self.bookmark_streams:
-            if stream is self or stream.selected:
+            if stream.selected:
                 state = stream.stream_state
                 state["replication_key"] = stream.replication_key
                 state["replication_key_value"] = value
                 state.pop("progress_markers", None)
                 stream.state_manager.is_flushed = False
-        self._write_state_message()
+        if write:
+            self._write_state_message()
+
+    def log_window(self, window: Window) -> None:
         counts = ", ".join(f"{s.name} {s.records_emitted}" for s in self.bookmark_streams if s.selected)
         self.logger.info(
             "%s: window %s to %s done; records so far: %s; %s: %s",
@@ -392,6 +395,10 @@ class WindowedStream(SourceStream):
             return
         self.logger.info("%s: reading %s to %s", self.name, iso(full.start), iso(full.end))
         window = Window(full.start, full.end)
+        # In BATCH mode records sit in an open batch file until the SDK flushes it, and child syncs write
+        # STATE in between: bookmarks may only move once the stream is done (the SDK's final flush comes
+        # before its next STATE).
+        batching = bool(self.get_batch_config(self.config))
         while True:
             try:
                 count = yield from self.read_window(window)
@@ -407,8 +414,12 @@ class WindowedStream(SourceStream):
                 window = Window(window.start, narrower.end)
                 continue
             self.finish_window(window)
-            self.commit(window)
+            if not batching:
+                self.commit(window)
+            self.log_window(window)
             if window.end >= full.end:
+                if batching:
+                    self.commit(window, write=False)
                 for stream in self.bookmark_streams:
                     if stream.selected:
                         stream.log_summary()

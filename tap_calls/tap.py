@@ -141,7 +141,12 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
 ).to_dict()
 
-NUMBER_SETTINGS = ("lookback_days", "requests_per_second", "clari_requests_per_second", "max_retry_wait_seconds")
+NUMBER_SETTINGS = (
+    "lookback_days",
+    "requests_per_second",
+    "clari_requests_per_second",
+    "max_retry_wait_seconds",
+)
 
 
 def _is_loopback(host: str) -> bool:

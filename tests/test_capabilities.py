@@ -1,0 +1,110 @@
+"""SDK capabilities the tap advertises, each exercised against the sandbox: stream maps, flattening, BATCH."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlparse
+
+import pytest
+
+from calls_sandbox import Sandbox
+from tap_calls.keys import snake
+from tests.harness import run_tap
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(
+        seed=13, gong_calls=260, gong_span_days=40, gong_users=110, clari_calls=30, clari_span_days=40
+    ) as sb:
+        yield sb
+
+
+def settings(sb: Sandbox, **extra) -> dict:
+    return {
+        **sb.gong_config(),
+        **sb.clari_config(),
+        "start_date": (sb.now - timedelta(days=41)).isoformat(),
+        "requests_per_second": 200,
+        "clari_requests_per_second": 200,
+        **extra,
+    }
+
+
+def test_capabilities_are_advertised():
+    from tap_calls.tap import TapCalls
+
+    assert {"catalog", "discover", "state", "about", "stream-maps", "schema-flattening", "batch"} <= {
+        str(c) for c in TapCalls.capabilities
+    }
+
+
+def test_a_stream_map_hashes_email_addresses(sandbox):
+    maps = {
+        "users": {"email_address": "__NULL__", "email_hash": "sha256(record['email_address'] or '')"},
+        "parties": {"email_address": "__NULL__", "email_hash": "sha256(record['email_address'] or '')"},
+    }
+    run = run_tap(settings(sandbox, stream_maps=maps))
+    by_id = {u["id"]: u for u in sandbox.gong.users}
+    assert len(run.records["users"]) == len(by_id)
+    for user in run.records["users"]:
+        assert "email_address" not in user
+        assert (
+            user["email_hash"]
+            == hashlib.sha256((by_id[user["id"]]["emailAddress"] or "").encode()).hexdigest()
+        )
+    assert run.records["parties"] and all("email_address" not in p for p in run.records["parties"])
+    assert "email_hash" in run.schemas["users"]["properties"]
+    assert "email_address" not in run.schemas["users"]["properties"]
+
+
+def test_flattening_at_depth_one(sandbox):
+    run = run_tap(settings(sandbox, flattening_enabled=True, flattening_max_depth=1))
+    call = run.records["calls"][0]
+    assert "interaction__questions" in call and "interaction" not in call
+    assert isinstance(call["interaction__questions"], str)  # deeper levels become JSON strings
+    assert "interaction__questions" in run.schemas["calls"]["properties"]
+    served = {u["id"]: u for u in sandbox.gong.users}
+    user = run.records["users"][0]
+    settings_keys = {f"settings__{snake(k)}" for k in served[user["id"]]["settings"]}
+    assert settings_keys and settings_keys <= set(user)
+
+
+def test_batch_messages_write_jsonl_gz_files_that_hold_every_record(sandbox, tmp_path):
+    config = settings(
+        sandbox,
+        batch_config={
+            "encoding": {"format": "jsonl", "compression": "gzip"},
+            "storage": {"root": f"file://{tmp_path}", "prefix": "batch-"},
+        },
+    )
+    run = run_tap(config)
+    batches = [m for m in run.messages if m["type"] == "BATCH"]
+    assert batches and not any(m["type"] == "RECORD" for m in run.messages)
+    counted: dict[str, list[dict]] = {}
+    for message in batches:
+        for uri in message["manifest"]:
+            with gzip.open(urlparse(uri).path, "rt") as handle:
+                counted.setdefault(message["stream"], []).extend(json.loads(line) for line in handle)
+    start = sandbox.now - timedelta(days=41)
+    calls = sandbox.gong.expected_calls(start, datetime.now(UTC))
+    assert sorted(r["id"] for r in counted["calls"]) == sorted(c.id for c in calls)
+    assert sorted(r["call_id"] for r in counted["transcripts"]) == sorted(
+        c.id for c in calls if c.has_transcript
+    )
+    assert len(counted["parties"]) == sum(len(sandbox.gong.parties(c.id) or ()) for c in calls)
+    assert len(counted["users"]) == len(sandbox.gong.users)
+    assert sorted(r["id"] for r in counted["clari_calls"]) == sorted(
+        c["id"] for c in sandbox.clari.expected_calls(start)
+    )
+    # Bookmarks move only at the end of a stream in BATCH mode, after its last BATCH message.
+    positions = {i: m for i, m in enumerate(run.messages) if m["type"] in {"BATCH", "STATE"}}
+    last_calls_batch = max(i for i, m in positions.items() if m["type"] == "BATCH" and m["stream"] == "calls")
+    for i, m in positions.items():
+        if m["type"] == "STATE" and m["value"].get("bookmarks", {}).get("calls", {}).get(
+            "replication_key_value"
+        ):
+            assert i > last_calls_batch

@@ -199,16 +199,21 @@ class ClariAuthenticator(APIAuthenticatorBase):
 
 
 class SkipPaginator(BaseAPIPaginator[int]):
-    """Clari's offset paging: follow `pagination.nextPageSkip`, absent on the last page."""
+    """Clari's offset paging: follow `pagination.nextPageSkip`, absent on the last page.
+
+    Without a `pagination` object (includePagination=false answers have none), a full page means more.
+    """
 
     def get_next(self, response: requests.Response) -> int | None:
-        pagination = response_json(response).get("pagination") or {}
+        body = response_json(response)
+        returned = len(body.get("calls") or ())
+        pagination = body.get("pagination")
+        if pagination is None:
+            return (self.current_value or 0) + returned if returned >= PAGE_SIZE else None
         if not pagination.get("hasMore"):
             return None
         next_skip = pagination.get("nextPageSkip")
-        if next_skip is None:
-            next_skip = (self.current_value or 0) + len(response_json(response).get("calls") or ())
-        return int(next_skip)
+        return int(next_skip) if next_skip is not None else (self.current_value or 0) + returned
 
 
 class ClariCallsStream(WindowedStream):

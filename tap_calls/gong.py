@@ -283,8 +283,11 @@ class GongStream(SourceStream):
         return any(marker in text for marker in _EMPTY_404)
 
     def validate_response(self, response: requests.Response) -> None:
-        if response.status_code == 400 and "cursor has expired" in self.api_error_text(response).lower():
-            raise CursorExpired
+        if response.status_code == 400:
+            text = self.api_error_text(response).lower()
+            # Gong: "cursor has expired"; an invalid cursor is likewise only cured by starting over.
+            if "cursor" in text and ("expire" in text or "invalid" in text):
+                raise CursorExpired
         super().validate_response(response)
 
     def request_records_resuming(self, context: Context, key: Callable[[dict], str]) -> Iterator[dict]:
@@ -531,5 +534,6 @@ class UsersStream(GongStream):
         for user in self.request_records_resuming({}, key=lambda user: user["id"]):
             record = dict.fromkeys(USER_FIELDS)
             record.update(snake_keys(user))
+            record["id"] = str(record["id"])
             yield record
         self.log_summary()

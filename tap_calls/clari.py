@@ -11,8 +11,10 @@ import collections
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
+from functools import cached_property
 from urllib.parse import urlparse
 
+import requests
 from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.pagination import BaseAPIPaginator
@@ -21,7 +23,6 @@ from tap_calls.client import Window, WindowedStream, WindowTooLarge, iso, respon
 from tap_calls.keys import snake_keys
 
 if t.TYPE_CHECKING:
-    import requests
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
@@ -234,6 +235,10 @@ class ClariCallsStream(WindowedStream):
         self._emitted_before: set[str] = set()
         self._emitted: set[str] = set()
 
+    @cached_property
+    def _send_details(self) -> t.Callable[..., requests.Response]:
+        return self.request_decorator(self._request)
+
     @property
     def authenticator(self) -> ClariAuthenticator:
         return ClariAuthenticator(self.config["clari_api_key"], self.config["clari_api_password"])
@@ -309,7 +314,7 @@ class ClariCallsStream(WindowedStream):
             params={"id": call_id},
             headers=self.http_headers,
         )
-        response = self.request_decorator(self._request)(request, None)
+        response = self._send_details(request, None)
         if self.is_empty_result(response):
             return None
         return response_json(response).get("call") or {}

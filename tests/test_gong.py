@@ -326,3 +326,27 @@ def test_crowded_windows_are_narrowed_and_nothing_is_lost(sandbox, monkeypatch):
     marks = [parse_datetime(m) for m in marks if m]
     assert len(set(marks)) > 4
     assert marks == sorted(marks)
+
+
+def select(catalog: dict, streams: set[str]) -> dict:
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
+
+
+def test_transcripts_alone_still_walk_the_calls_but_emit_only_transcripts(sandbox):
+    from tap_calls.tap import TapCalls
+
+    start = sandbox.now - timedelta(days=60)
+    config = gong(sandbox, start_date=start.isoformat())
+    catalog = select(TapCalls(config=config, parse_env_config=False).catalog_dict, {"transcripts"})
+    run = run_tap(config, catalog=catalog)
+    assert set(run.records) == {"transcripts"}
+    assert sorted(run.ids("transcripts", "call_id")) == sorted(
+        c.id for c in expected(sandbox, start) if c.has_transcript
+    )
+    bookmarks = run.state["bookmarks"]
+    assert bookmarks["transcripts"]["replication_key_value"]
+    assert not bookmarks.get("calls", {}).get("replication_key_value")

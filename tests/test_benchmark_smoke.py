@@ -1,0 +1,38 @@
+"""`python -m benchmark --quick` runs every measurement end to end and prints a number for each (< 60 s).
+
+The real figures come from the full `python -m benchmark`, which is not part of the timed suite.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_quick_benchmark_prints_all_six_metrics() -> None:
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmark", "--quick"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("TAP_CALLS_", "MELTANO_"))},
+    )
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-4000:]
+    assert proc.stdout.startswith("Machine: "), proc.stdout
+    rows = {int(m[1]): m[0] for m in re.finditer(r"^([1-6]) \| .*$", proc.stdout, re.MULTILINE)}
+    assert sorted(rows) == [1, 2, 3, 4, 5, 6], proc.stdout
+    for number, row in rows.items():
+        cells = [cell.strip() for cell in row.split("|")]
+        assert cells[-1] == "ran", f"metric {number}: {row}"
+        assert re.match(r"\d", cells[2]), f"metric {number} has no number: {row}"
+    assert elapsed < 60, f"the quick benchmark took {elapsed:.0f} s"

@@ -283,6 +283,8 @@ class SourceStream(RESTStream[t.Any]):
         if status >= 400:
             raise FatalAPIError(f"{self.source} {endpoint}: HTTP {status}: {self.api_error_text(response)}")
         try:
+            if not response.content:
+                raise msgspec.DecodeError("empty body")
             response_json(response)
         except msgspec.DecodeError:
             # A truncated or garbled body is a transport fault, as good as a 502.

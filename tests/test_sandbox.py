@@ -620,7 +620,7 @@ def test_cli_starts_prints_and_stops_on_sigterm(tmp_path: Path):
         "--ready-file",
         str(ready),
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # noqa: S603
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = proc.stdout.readline()
         info = json.loads(line)

@@ -439,3 +439,12 @@ def test_settings_from_environment_variables(sandbox, tmp_path):
     start = sandbox.now - timedelta(days=10)
     truth = sandbox.gong.expected_calls(start, datetime.now(UTC), include_private=True)
     assert sorted(run.ids("calls")) == sorted(c.id for c in truth)
+
+
+def test_an_empty_200_body_is_retried_not_taken_as_an_empty_page(sandbox):
+    sandbox.clear_log()
+    sandbox.inject("gong", "status", path="/v2/calls/extensive", code=200, body="")
+    sandbox.inject("clari", "status", path="/calls", code=200, body="")
+    run = run_tap(settings(sandbox))
+    assert_complete(sandbox, run, sandbox.now - timedelta(days=121))
+    assert not sandbox.pending_faults()

@@ -70,21 +70,23 @@ def parse_datetime(value: str) -> datetime:
 
 
 class RateLimiter:
-    """Spaces requests of one source evenly so no 1-second span holds more than the cap.
+    """Spaces the requests of one source evenly, so no 1-second span holds more than the cap.
 
-    Shared by every stream and thread of a source. Each caller reserves the next free slot under
-    the lock and sleeps outside it, so concurrent callers queue up without wasting the budget.
+    Shared by every stream and thread of a source. Callers pass the gate one at a time, each at least
+    `interval` after the previous one actually went, so a thread that woke late cannot bunch up with
+    the next one; a queue of callers keeps the cap fully used.
     """
 
-    # Arrival times at the server jitter by a few ms; a 2 % margin keeps every window under the cap.
-    SAFETY = 1.02
+    # Arrival times at the server jitter by a few ms; a 3 % margin keeps every 1-second window under the cap.
+    SAFETY = 1.03
 
     def __init__(self, per_second: float, quota: int | None = None, quota_period: str = "") -> None:
         self.interval = self.SAFETY / per_second
         self.quota, self.quota_period = quota, quota_period
         self.requests = 0
-        self._next_slot = 0.0
-        self._lock = threading.Lock()
+        self._last_sent = -float("inf")
+        self._not_before = 0.0
+        self._gate = threading.Lock()
 
     def usage(self) -> str:
         """Requests so far, and the share of the vendor's quota they took, for progress lines."""
@@ -93,18 +95,15 @@ class RateLimiter:
         return f"{self.requests} requests ({100 * self.requests / self.quota:.1f} % of the {self.quota:,}/{self.quota_period} quota)"
 
     def acquire(self) -> None:
-        with self._lock:
+        with self._gate:
+            while (wait := max(self._last_sent + self.interval, self._not_before) - time.monotonic()) > 0:
+                time.sleep(wait)
+            self._last_sent = time.monotonic()
             self.requests += 1
-            now = time.monotonic()
-            slot = max(now, self._next_slot)
-            self._next_slot = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
 
     def hold_until(self, monotonic_deadline: float) -> None:
         """After a 429 every thread of the source waits, not only the one that was told."""
-        with self._lock:
-            self._next_slot = max(self._next_slot, monotonic_deadline)
+        self._not_before = max(self._not_before, monotonic_deadline)
 
 
 class CursorPaginator(JSONPathPaginator):

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import msgspec
 import requests
 from singer_sdk import RESTStream
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.pagination import JSONPathPaginator
 
@@ -205,7 +205,7 @@ class SourceStream(RESTStream[t.Any]):
         self.logger.warning(
             "%s %s: %s, retrying in %.1f s (attempt %d of %d)",
             self.source,
-            self.path,
+            urlparse(response.url).path if response is not None else self.path,
             what,
             details.get("wait", 0.0),
             details.get("tries", 0),
@@ -280,7 +280,8 @@ class SourceStream(RESTStream[t.Any]):
         if self.is_empty_result(response):
             return
         if status >= 400:
-            raise FatalAPIError(f"{self.source} {endpoint}: HTTP {status}: {self.api_error_text(response)}")
+            # The API's own words usually name the culprit (a wrong workspace_id, say): one line, no traceback.
+            raise TapCallsError(f"{self.source} {endpoint}: HTTP {status}: {self.api_error_text(response)}")
         try:
             if not response.content:
                 raise msgspec.DecodeError("empty body")

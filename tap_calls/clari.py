@@ -35,8 +35,9 @@ MAX_SKIP = 10_000
 DETAIL_WORKERS = 8
 # Details queued ahead of the one being emitted, so listing the next page never leaves workers idle.
 DETAILS_AHEAD = 4 * DETAIL_WORKERS
-# Gt/Lt may be strict: windows overlap by 1 ms so a call modified exactly on a boundary is not lost.
-BOUNDARY_OVERLAP = timedelta(milliseconds=1)
+# Gt/Lt may be strict: windows overlap by a second (the filters' precision) so a call modified exactly on a
+# boundary is not lost; the repeat is skipped.
+BOUNDARY_OVERLAP = timedelta(seconds=1)
 
 _str = th.StringType
 _num = th.NumberType
@@ -330,7 +331,7 @@ class ClariCallsStream(WindowedStream):
         record = dict.fromkeys(CLARI_FIELDS)
         record.update(snake_keys({**listed, **(found or {})}))
         record["id"] = str(record["id"])
-        # Windows overlap by a millisecond; a call on the boundary is emitted once.
+        # Windows overlap by a second; a call on the boundary is emitted once.
         if record["id"] in self._emitted or record["id"] in self._emitted_before:
             return
         self._emitted.add(record["id"])

@@ -60,8 +60,11 @@ def utc_now() -> datetime:
 
 
 def iso(value: datetime) -> str:
-    """RFC 3339 in UTC with a Z, the form both APIs document for their date filters."""
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """RFC 3339 in UTC with a Z and whole seconds, the form both APIs show in their date filters.
+
+    Flooring keeps consecutive windows contiguous: both sides of a boundary use the same instant.
+    """
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def parse_datetime(value: str) -> datetime:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import typing as t
+from functools import cached_property
 
 import requests
 from singer_sdk import typing as th
@@ -265,7 +266,7 @@ class GongStream(SourceStream):
     url_setting = "api_url"
     credential_settings = "access_key and access_key_secret, or access_token (and api_url for OAuth)"
 
-    @property
+    @cached_property
     def authenticator(self) -> BasicAuthenticator | BearerTokenAuthenticator:
         if self.config.get("access_token"):
             return BearerTokenAuthenticator(token=self.config["access_token"])

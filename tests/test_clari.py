@@ -142,9 +142,7 @@ def test_second_run_brings_only_what_changed(sandbox, backfill):
     )
     assert untouched_old[2] not in ids
     for request in requests_to(sandbox, "/calls"):
-        assert parse_datetime(request.query["filterModifiedGt"][0]) >= bookmark - timedelta(
-            days=7, seconds=1
-        )
+        assert parse_datetime(request.query["filterModifiedGt"][0]) >= bookmark - timedelta(days=7, seconds=1)
 
 
 def test_twelve_thousand_calls_modified_within_one_hour_all_arrive():

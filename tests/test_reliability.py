@@ -454,8 +454,12 @@ def test_an_empty_200_body_is_retried_not_taken_as_an_empty_page(sandbox):
 
 
 def test_another_client_error_is_one_line_with_the_api_words(sandbox, tmp_path):
-    sandbox.inject("gong", "status", path="/v2/calls/extensive", code=400, body={"errors": ["Invalid workspace id"]})
+    sandbox.inject(
+        "gong", "status", path="/v2/calls/extensive", code=400, body={"errors": ["Invalid workspace id"]}
+    )
     result = run_cli(tmp_path, {**sandbox.gong_config(), "workspace_id": "123"})
     assert result.returncode != 0
     assert len(error_lines(result)) == 1
-    assert "Gong POST" in error_lines(result)[0] and "HTTP 400: Invalid workspace id" in error_lines(result)[0]
+    assert (
+        "Gong POST" in error_lines(result)[0] and "HTTP 400: Invalid workspace id" in error_lines(result)[0]
+    )

@@ -19,7 +19,7 @@ from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_calls.client import Window, WindowedStream, WindowTooLarge, iso, response_json
+from tap_calls.client import Window, WindowedStream, iso, response_json
 from tap_calls.keys import snake_keys
 
 if t.TYPE_CHECKING:
@@ -229,10 +229,10 @@ class ClariCallsStream(WindowedStream):
     replication_key = "last_modified_time"
     schema = CLARI_CALL_SCHEMA
     records_key = "calls"
+    window_split_records = MAX_SKIP
 
     def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
-        self._matched: int | None = None
         # Ids emitted by the previous and the current window: enough to skip boundary repeats.
         self._emitted_before: set[str] = set()
         self._emitted: set[str] = set()
@@ -266,14 +266,11 @@ class ClariCallsStream(WindowedStream):
     def _details_path(self) -> str:
         return urlparse(self.url_base).path + "/call-details"
 
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        if self._matched is None:
-            self._matched = int((response_json(response).get("pagination") or {}).get("matched") or 0)
-        return super().parse_response(response)
+    def records_in_window(self, response: requests.Response) -> int | None:
+        return int((response_json(response).get("pagination") or {}).get("matched") or 0)
 
     def read_window(self, window: Window) -> t.Generator[dict, None, int]:
         context = {"gt": iso(window.start - BOUNDARY_OVERLAP), "lt": iso(window.end)}
-        self._matched = None
         self._emitted_before, self._emitted = self._emitted, set()
         listed: set[str] = set()
         count = 0
@@ -283,10 +280,8 @@ class ClariCallsStream(WindowedStream):
                 # Listed again once if the window ends with fewer ids than it matched at first:
                 # calls modified while paging leave the window and shift the offsets of the rest.
                 for _ in range(2):
+                    self.size_window(window)
                     for call in self.request_records(context):
-                        if count == 0 and self._too_large(window):
-                            span = (window.end - window.start) * (self.window_target_records / self._matched)
-                            raise WindowTooLarge(window.start + span, self._matched or 0)
                         call_id = str(call["id"])
                         if call_id in listed:
                             continue
@@ -295,19 +290,15 @@ class ClariCallsStream(WindowedStream):
                         queue.append((call, pool.submit(self.fetch_details, call_id)))
                         while len(queue) > DETAILS_AHEAD:
                             yield from self._emit(*queue.popleft())
-                    if len(listed) >= (self._matched or 0):
+                    if len(listed) >= (self.window_total or 0):
                         break
                     self.logger.info("clari_calls: the window shifted while paging, listing it again")
-                    self._matched = None
                 while queue:
                     yield from self._emit(*queue.popleft())
             finally:
                 for _, future in queue:
                     future.cancel()
         return count
-
-    def _too_large(self, window: Window) -> bool:
-        return (self._matched or 0) > MAX_SKIP and window.end - window.start > self.min_window * 2
 
     def fetch_details(self, call_id: str) -> dict | None:
         request = self.build_prepared_request(

@@ -11,6 +11,7 @@ import random
 import threading
 import time
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
@@ -19,7 +20,7 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.pagination import JSONPathPaginator
+from singer_sdk.pagination import JSONPathPaginator, SinglePagePaginator
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -238,6 +239,32 @@ class SourceStream(RESTStream[t.Any]):
 
         return call
 
+    def request_records(self, context: Context | None) -> Iterator[dict]:
+        """The SDK's paging loop, except that the next page is requested while this one is processed.
+
+        Paging is a chain (each cursor comes from the previous page), so this overlap is what keeps the
+        rate cap used when the API is slow to answer; the limiter still spaces every request.
+        """
+        paginator = self.get_new_paginator() or SinglePagePaginator()
+        send = self.request_decorator(self._request)
+        with ThreadPoolExecutor(1, thread_name_prefix=f"{self.name}-next-page") as pool:
+            pending = pool.submit(send, self._prepare_request(context=context, page=paginator), context)
+            try:
+                while True:
+                    response = pending.result()
+                    records = list(self.parse_response(response))
+                    if not records and not paginator.continue_if_empty(response):
+                        return
+                    paginator.advance(response)
+                    if not paginator.finished:
+                        next_request = self._prepare_request(context=context, page=paginator)
+                        pending = pool.submit(send, next_request, context)
+                    yield from records
+                    if paginator.finished:
+                        return
+            finally:
+                pending.cancel()
+
     # Responses
 
     def api_error_text(self, response: requests.Response) -> str:
@@ -338,11 +365,36 @@ class WindowedStream(SourceStream):
     # Windows are sized to hold about this many records: large enough that partial pages cost
     # little, small enough that a quota stop or crash loses little progress.
     window_target_records: t.ClassVar[int] = 4000
+    # A window whose first page reports more records than this is narrowed before it is paged.
+    window_split_records: t.ClassVar[int] = 8000
     min_window: t.ClassVar[timedelta] = timedelta(minutes=1)
 
     def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self.run_started_at = utc_now()
+        self.window_total: int | None = None
+        self._unsized: Window | None = None
+
+    def records_in_window(self, response: requests.Response) -> int | None:
+        """How many records the whole window holds, as the API's first page reports it."""
+        return None
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        # Decided on the first page, before the next page is requested: a window too crowded for
+        # its target is narrowed, at the cost of this one request.
+        if (window := self._unsized) is not None:
+            self._unsized = None
+            self.window_total = self.records_in_window(response)
+            total = self.window_total or 0
+            if total > self.window_split_records and window.end - window.start > self.min_window * 2:
+                share = max(0.05, self.window_target_records / total)
+                raise WindowTooLarge(window.start + (window.end - window.start) * share, total)
+        return super().parse_response(response)
+
+    def size_window(self, window: Window) -> None:
+        """The next response is the first page of this window."""
+        self._unsized = window
+        self.window_total = None
 
     @property
     def bookmark_streams(self) -> list[SourceStream]:

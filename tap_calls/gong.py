@@ -22,7 +22,6 @@ from tap_calls.client import (
     TapCallsError,
     Window,
     WindowedStream,
-    WindowTooLarge,
     iso,
     response_json,
 )
@@ -328,15 +327,12 @@ class CallsStream(GongStream, WindowedStream):
     replication_key = "started"
     schema = CALL_SCHEMA
     records_key = "calls"
-    # A window with more calls than this is narrowed before paging through it.
-    window_split_records: t.ClassVar[int] = 8000
 
     def __init__(self, tap: Tap, *, batches: CallBatches, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self.batches = batches
         self._pending: list[dict] = []
         self._batch_number = 0
-        self._window_total: int | None = None
 
     def content_selector(self) -> dict:
         flags = [
@@ -377,20 +373,16 @@ class CallsStream(GongStream, WindowedStream):
             body["cursor"] = next_page_token  # the body, never the query string: Gong ignores it there
         return body
 
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        if self._window_total is None and not self.is_empty_result(response):
-            self._window_total = int(response_json(response).get("records", {}).get("totalRecords") or 0)
-        return super().parse_response(response)
+    def records_in_window(self, response: requests.Response) -> int | None:
+        if self.is_empty_result(response):
+            return 0
+        return int(response_json(response).get("records", {}).get("totalRecords") or 0)
 
     def read_window(self, window: Window) -> t.Generator[dict, None, int]:
         context = {"from": iso(window.start), "to": iso(window.end)}
-        self._window_total = None
+        self.size_window(window)
         count = 0
         for call in self.request_records_resuming(context, key=lambda call: call["metaData"]["id"]):
-            if count == 0 and self._should_split(window):
-                raise WindowTooLarge(
-                    window.start + (window.end - window.start) * self._shrink_ratio(), self._window_total or 0
-                )
             count += 1
             record = self.to_record(call)
             if record["is_private"] and not self.config.get("include_private_calls"):
@@ -403,13 +395,6 @@ class CallsStream(GongStream, WindowedStream):
             if len(self._pending) >= PAGE_SIZE:
                 self._flush_children()
         return count
-
-    def _should_split(self, window: Window) -> bool:
-        total = self._window_total or 0
-        return total > self.window_split_records and window.end - window.start > self.min_window * 2
-
-    def _shrink_ratio(self) -> float:
-        return max(0.05, self.window_target_records / (self._window_total or 1))
 
     def finish_window(self, window: Window) -> None:
         self._flush_children()

@@ -7,8 +7,10 @@ child streams fed batch by batch, so a backfill costs about two requests per 100
 
 from __future__ import annotations
 
+import collections
 import logging
 import typing as t
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 
 import requests
@@ -332,6 +334,7 @@ class CallsStream(GongStream, WindowedStream):
         super().__init__(tap, **kwargs)
         self.batches = batches
         self._pending: list[dict] = []
+        self._unsynced: collections.deque[int] = collections.deque()
         self._batch_number = 0
 
     def content_selector(self) -> dict:
@@ -392,25 +395,49 @@ class CallsStream(GongStream, WindowedStream):
                 {"id": record["id"], "started": record["started"], "parties": record["parties"]}
             )
             yield record
-            if len(self._pending) >= PAGE_SIZE:
-                self._flush_children()
+            if len(self._pending) >= self._batch_size:
+                self._flush_children(keep=0 if self.ABORT_AT_RECORD_COUNT else 1)
         return count
 
     def finish_window(self, window: Window) -> None:
-        self._flush_children()
+        self._flush_children(keep=0)
 
-    def _flush_children(self) -> None:
-        if not self._pending:
-            return
-        self._batch_number += 1
-        self.batches[self._batch_number] = self._pending
-        self._pending = []
+    def _flush_children(self, keep: int = 1) -> None:
+        """Make the pending calls a batch and sync the child streams of all but `keep` batches.
+
+        The SDK syncs children per record; one sync per batch of 100 calls is what keeps transcripts at
+        one request per 100 calls. A new batch's transcripts are requested at once, in the background,
+        and its children synced one batch later, so that request overlaps the next page of calls.
+        """
+        if self._pending:
+            self._batch_number += 1
+            self.batches[self._batch_number] = self._pending
+            self._pending = []
+            self._unsynced.append(self._batch_number)
+            if (transcripts := self._transcripts) is not None:
+                transcripts.prefetch(self._batch_number)
+        while len(self._unsynced) > keep:
+            number = self._unsynced.popleft()
+            try:
+                self._sync_children({"call_batch": number})
+            finally:
+                del self.batches[number]
+
+    @property
+    def _batch_size(self) -> int:
+        # A dry run (`--test`, the SDK's tap tests) stops after a few calls: their children come first.
+        return min(PAGE_SIZE, self.ABORT_AT_RECORD_COUNT or PAGE_SIZE)
+
+    @cached_property
+    def _transcripts(self) -> TranscriptsStream | None:
+        return next((s for s in self.child_streams if isinstance(s, TranscriptsStream) and s.selected), None)
+
+    def get_records(self, context: Context | None) -> t.Iterator[dict]:
         try:
-            # The SDK syncs children per record; one sync per batch of 100 calls is what keeps
-            # transcripts at one request per 100 calls.
-            self._sync_children({"call_batch": self._batch_number})
+            yield from super().get_records(context)
         finally:
-            del self.batches[self._batch_number]
+            if self._transcripts is not None:
+                self._transcripts.stop_prefetching()
 
     def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
         return ()
@@ -479,6 +506,23 @@ class TranscriptsStream(CallChildStream):
     schema = TRANSCRIPT_SCHEMA
     records_key = "callTranscripts"
 
+    def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
+        super().__init__(tap, **kwargs)
+        self._pool: ThreadPoolExecutor | None = None
+        self._prefetched: dict[int, Future] = {}
+
+    def prefetch(self, batch_number: int) -> None:
+        """Request this batch's transcripts now; `get_records` takes them when the batch is synced."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="transcripts")
+        self._prefetched[batch_number] = self._pool.submit(lambda: list(self.fetch(batch_number)))
+
+    def stop_prefetching(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self._prefetched.clear()
+
     def prepare_request_payload(self, context: Context | None, next_page_token: str | None) -> dict:
         body: dict[str, t.Any] = {"filter": {"callIds": [call["id"] for call in self.batch(context)]}}
         if next_page_token:
@@ -486,8 +530,14 @@ class TranscriptsStream(CallChildStream):
         return body
 
     def get_records(self, context: Context | None) -> t.Iterator[dict]:
+        assert context is not None
+        prefetched = self._prefetched.pop(context["call_batch"], None)
+        yield from prefetched.result() if prefetched is not None else self.fetch(context["call_batch"])
+
+    def fetch(self, batch_number: int) -> t.Iterator[dict]:
+        context = {"call_batch": batch_number}
         started = {call["id"]: call["started"] for call in self.batch(context)}
-        for item in self.request_records_resuming(dict(context or {}), key=lambda item: item["callId"]):
+        for item in self.request_records_resuming(context, key=lambda item: item["callId"]):
             call_id = str(item.get("callId"))
             if call_id not in started:
                 continue  # not a call of this batch (never expected; never emitted unasked)

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
 from tap_calls.clari import ClariCallsStream
 from tap_calls.client import RateLimiter, TapCallsError, parse_datetime
@@ -159,9 +160,12 @@ def _is_loopback(host: str) -> bool:
 
 
 def _quiet_about_user_errors(record: logging.LogRecord) -> bool:
-    """The SDK logs a generic "unhandled error" before re-raising; for an error the user can fix,
-    the one line `invoke` prints says everything."""
-    return not (record.levelno >= logging.ERROR and isinstance(sys.exc_info()[1], TapCallsError))
+    """The SDK logs a generic "unhandled error" before re-raising; for an error the user can fix, the
+    one line `invoke` prints says everything, and a dry run (`--test`) stopping at its record limit is
+    no error at all."""
+    in_flight = sys.exc_info()[1]
+    expected = (TapCallsError, AbortedSyncFailedException, AbortedSyncPausedException)
+    return not (record.levelno >= logging.ERROR and isinstance(in_flight, expected))
 
 
 class TapCalls(Tap):

@@ -463,3 +463,13 @@ def test_another_client_error_is_one_line_with_the_api_words(sandbox, tmp_path):
     assert (
         "Gong POST" in error_lines(result)[0] and "HTTP 400: Invalid workspace id" in error_lines(result)[0]
     )
+
+
+def test_connection_test_mode_reads_one_record_per_stream_quietly(sandbox, tmp_path):
+    result = run_cli(tmp_path, settings(sandbox), command=[sys.executable, "-m", "tap_calls", "--test"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    run = parse(result.stdout)
+    assert {stream: len(rows) for stream, rows in run.records.items()} == dict.fromkeys(
+        ("calls", "parties", "transcripts", "users", "clari_calls"), 1
+    )
+    assert error_lines(result) == []

@@ -13,6 +13,7 @@ import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 
+import msgspec
 import requests
 from singer_sdk import typing as th
 from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
@@ -259,7 +260,13 @@ USER_FIELDS = tuple(USER_SCHEMA["properties"])
 PARTY_KEYS = tuple(PARTY_SCHEMA["properties"])
 
 # Gong's words for an empty result; any other 404 (a wrong api_url, say) stays an error.
-_EMPTY_404 = ("found corresponding to the provided filters", "no calls found", "no users found")
+_EMPTY_404 = (
+    "corresponding to the provided filters",
+    "for the specified period",
+    "no calls",
+    "no users",
+    "no transcripts",
+)
 
 
 class GongStream(SourceStream):
@@ -279,10 +286,17 @@ class GongStream(SourceStream):
         return CursorPaginator("$.records.cursor")
 
     def is_empty_result(self, response: requests.Response) -> bool:
+        """Gong answers "nothing matched" with a 404 whose `errors` say "No calls found ..." (worded
+        a little differently per endpoint); a 404 without Gong's error body (a wrong api_url) is no
+        empty result."""
         if response.status_code != 404:
             return False
-        text = self.api_error_text(response).lower()
-        return any(marker in text for marker in _EMPTY_404)
+        try:
+            errors = response_json(response).get("errors")
+        except (msgspec.DecodeError, AttributeError):
+            return False
+        text = " ".join(str(e) for e in errors or ()).lower()
+        return "found" in text and any(marker in text for marker in _EMPTY_404)
 
     def validate_response(self, response: requests.Response) -> None:
         if response.status_code == 400:

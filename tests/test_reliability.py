@@ -473,3 +473,10 @@ def test_connection_test_mode_reads_one_record_per_stream_quietly(sandbox, tmp_p
         ("calls", "parties", "transcripts", "users", "clari_calls"), 1
     )
     assert error_lines(result) == []
+
+
+def test_a_wrong_api_url_is_an_error_not_an_empty_result(sandbox, tmp_path):
+    result = run_cli(tmp_path, {**sandbox.gong_config(), "api_url": sandbox.url + "/not-gong"})
+    assert result.returncode != 0
+    assert len(error_lines(result)) == 1 and "HTTP 404" in error_lines(result)[0]
+    assert parse(result.stdout).records == {}

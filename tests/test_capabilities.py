@@ -108,3 +108,29 @@ def test_batch_messages_write_jsonl_gz_files_that_hold_every_record(sandbox, tmp
             "replication_key_value"
         ):
             assert i > last_calls_batch
+
+
+@pytest.mark.parametrize(
+    ("config", "streams"),
+    [
+        ({}, {"calls", "parties", "transcripts", "users", "clari_calls"}),
+        ({"access_key": "k", "access_key_secret": "s"}, {"calls", "parties", "transcripts", "users"}),
+        ({"access_token": "t"}, {"calls", "parties", "transcripts", "users"}),
+        ({"clari_api_key": "k", "clari_api_password": "p"}, {"clari_calls"}),
+    ],
+)
+def test_discovery_lists_the_configured_sources_streams_with_the_contract_keys(config, streams):
+    from tap_calls.tap import TapCalls
+
+    catalog = TapCalls(config=config, parse_env_config=False, validate_config=False).catalog_dict
+    entries = {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
+    assert set(entries) == streams
+    contract = {
+        "calls": (["id"], "started"),
+        "parties": (["call_id", "id"], "call_started"),
+        "transcripts": (["call_id"], "call_started"),
+        "users": (["id"], None),
+        "clari_calls": (["id"], "last_modified_time"),
+    }
+    for name, entry in entries.items():
+        assert (entry["key_properties"], entry.get("replication_key")) == contract[name]

@@ -133,4 +133,4 @@ def test_discovery_lists_the_configured_sources_streams_with_the_contract_keys(c
         "clari_calls": (["id"], "last_modified_time"),
     }
     for name, entry in entries.items():
-        assert (entry["key_properties"], entry.get("replication_key")) == contract[name]
+        assert (list(entry["key_properties"]), entry.get("replication_key")) == contract[name]

@@ -279,8 +279,8 @@ class ClariCallsStream(WindowedStream):
             try:
                 # Listed again once if the window ends with fewer ids than it matched at first:
                 # calls modified while paging leave the window and shift the offsets of the rest.
+                self.size_window(window)
                 for _ in range(2):
-                    self.size_window(window)
                     for call in self.request_records(context):
                         call_id = str(call["id"])
                         if call_id in listed:

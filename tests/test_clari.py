@@ -190,3 +190,26 @@ def test_each_configured_source_syncs_just_its_streams(sources, streams):
         run = run_tap(config)
         assert {stream for stream, rows in run.records.items() if rows} == streams
         assert {r.source for r in sb.log} == set(sources)
+
+
+def test_a_call_leaving_the_window_while_paging_shifts_no_other_call_out(monkeypatch):
+    """A call modified mid-run leaves the frozen window and shifts later offsets by one; the window is
+    listed again so the call that slid onto an already-read page still arrives."""
+    from tap_calls.clari import ClariCallsStream
+
+    with Sandbox(seed=12, gong_calls=0, clari_calls=220, clari_span_days=30) as sb:
+        start = sb.now - timedelta(days=31)
+        before = {c["id"] for c in sb.clari.expected_calls(start)}
+        original = ClariCallsStream.fetch_details
+        calls: list[str] = []
+
+        def fetch_and_meanwhile_modify(self, call_id):
+            calls.append(call_id)
+            if len(calls) == 60:  # while page 2 is being processed, page 1's first call changes
+                sb.clari.modify([calls[0]], at=datetime.now(UTC) + timedelta(seconds=5))
+            return original(self, call_id)
+
+        monkeypatch.setattr(ClariCallsStream, "fetch_details", fetch_and_meanwhile_modify)
+        run = run_tap(clari(sb, start_date=start.isoformat()))
+        assert set(run.ids("clari_calls")) == before
+        assert len(run.ids("clari_calls")) == len(before)

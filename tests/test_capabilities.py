@@ -134,3 +134,38 @@ def test_discovery_lists_the_configured_sources_streams_with_the_contract_keys(c
     }
     for name, entry in entries.items():
         assert (list(entry["key_properties"]), entry.get("replication_key")) == contract[name]
+
+
+# The contract's settings table (../shared/interface.md): users' pipelines depend on these names.
+CONTRACT_SETTINGS = {
+    "access_key": ("string", None, False),
+    "access_key_secret": ("string", None, True),
+    "access_token": ("string", None, True),
+    "api_url": ("string", "https://api.gong.io", False),
+    "workspace_id": ("string", None, False),
+    "clari_api_key": ("string", None, True),
+    "clari_api_password": ("string", None, True),
+    "clari_api_url": ("string", "https://rest-api.copilot.clari.com", False),
+    "start_date": ("string", None, False),
+    "end_date": ("string", None, False),
+    "lookback_days": ("number", 7, False),
+    "include_private_calls": ("boolean", False, False),
+    "include_media_urls": ("boolean", False, False),
+    "requests_per_second": ("number", 3, False),
+    "clari_requests_per_second": ("number", 10, False),
+    "max_retry_wait_seconds": ("number", 600, False),
+}
+
+
+def test_settings_are_the_contracts_names_types_defaults_and_secrets():
+    from tap_calls.tap import TapCalls
+
+    properties = TapCalls.config_jsonschema["properties"]
+    assert set(CONTRACT_SETTINGS) <= set(properties)
+    for name, (kind, default, secret) in CONTRACT_SETTINGS.items():
+        setting = properties[name]
+        assert kind in setting["type"], name
+        assert setting.get("default") == default, name
+        assert bool(setting.get("secret")) is secret, name
+        assert setting.get("description"), name
+    assert properties["start_date"]["format"] == properties["end_date"]["format"] == "date-time"

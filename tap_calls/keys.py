@@ -17,7 +17,7 @@ def snake(name: str) -> str:
 
 
 def snake_keys(value: t.Any) -> t.Any:
-    """Rename keys at every depth; values (ids, CRM field values) are left as they are."""
+    """Rename keys at every depth (inside CRM object values too); values themselves are never changed."""
     if isinstance(value, dict):
         return {snake(k): snake_keys(v) for k, v in value.items()}
     if isinstance(value, list):

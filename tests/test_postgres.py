@@ -206,10 +206,10 @@ def table_counts(pg: Postgres) -> dict[str, tuple[int, int]]:
     return out
 
 
-def column_types(pg: Postgres, table: str) -> dict[str, str]:
+def column_types(pg: Postgres, table: str, schema: str = SCHEMA) -> dict[str, str]:
     rows = pg.psql(
         "SELECT column_name, data_type, udt_name FROM information_schema.columns "
-        f"WHERE table_schema = '{SCHEMA}' AND table_name = '{table}'"
+        f"WHERE table_schema = '{schema}' AND table_name = '{table}'"
     )
     return {name: (f"{udt[1:]}[]" if dtype == "ARRAY" else dtype) for name, dtype, udt in rows}
 
@@ -262,21 +262,15 @@ def sql_types_for(prop: dict) -> set[str]:
     kinds = {kinds} if isinstance(kinds, str) else set(kinds)
     kinds.discard("null")
     if prop.get("format") == "date-time":
-        # MeltanoLabs target-postgres (<= 0.8.1) creates `timestamp without time zone`; meltano.yml pins the
-        # loader's session to UTC (PGTZ), so either type holds the right instant (checked below).
-        return {"timestamp with time zone", "timestamp without time zone"}
+        return {"timestamp with time zone"}
     if kinds == {"boolean"}:
         return {"boolean"}
     if kinds == {"integer"}:
         return {"bigint", "integer", "smallint"}
     if kinds == {"number"}:
         return {"numeric", "double precision"}
-    if kinds == {"object"}:
-        return {"jsonb", "json"}
-    if kinds == {"array"}:
-        items = prop.get("items") or {}
-        item_types = sql_types_for(items) if items.get("type") else {"jsonb"}
-        return {"jsonb", "json"} | {f"{t}[]" for t in item_types}
+    if kinds in ({"object"}, {"array"}):
+        return {"jsonb"}
     return {"text", "character varying", "jsonb"}  # strings and mixed types
 
 
@@ -294,31 +288,57 @@ def test_column_types_fit_the_schema(loaded: Loaded) -> None:
     assert not wrong, "\n".join(wrong)
 
     calls, users = column_types(loaded.pg, "calls"), column_types(loaded.pg, "users")
-    assert calls["started"].startswith("timestamp")
+    assert calls["started"] == "timestamp with time zone"
     assert calls["is_private"] == "boolean"
-    assert calls["duration"] in ("bigint", "integer")
+    assert calls["duration"] == "bigint"
     assert calls["content"] == "jsonb"
-    assert calls["parties"] in ("jsonb", "jsonb[]")
+    assert calls["parties"] == "jsonb"
     assert users["active"] == "boolean"
     assert users["settings"] == "jsonb"
-    assert column_types(loaded.pg, "clari_calls")["last_modified_time"].startswith("timestamp")
-    assert column_types(loaded.pg, "transcripts")["transcript"] in ("jsonb", "jsonb[]")
+    assert column_types(loaded.pg, "clari_calls")["last_modified_time"] == "timestamp with time zone"
+    assert column_types(loaded.pg, "transcripts")["transcript"] == "jsonb"
 
 
 def test_timestamps_hold_the_utc_instant(loaded: Loaded) -> None:
-    """The server's own time zone is America/New_York on purpose: values must still be the UTC instants."""
+    """timestamptz columns, so the instant is right whatever the session's zone (the server's is New York)."""
     truth = {c.id: c.started for c in loaded.sb.gong.expected_calls(loaded.start, None)}
     rows = loaded.pg.psql(
-        f"SELECT id, to_char(started, 'YYYY-MM-DD\"T\"HH24:MI:SS'), pg_typeof(started)::text FROM {SCHEMA}.calls"
+        f"SELECT id, extract(epoch FROM started)::text, pg_typeof(started)::text FROM {SCHEMA}.calls"
     )
     assert len(rows) == len(truth)
-    for call_id, started, sql_type in rows:
-        if sql_type == "timestamp with time zone":
-            continue  # an instant by construction
-        expected = truth[call_id].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        assert started == expected, (
-            f"calls.started of {call_id}: {started} in the table, {expected} UTC in Gong"
+    for call_id, epoch, sql_type in rows:
+        assert sql_type == "timestamp with time zone"
+        assert abs(float(epoch) - truth[call_id].timestamp()) < 1e-3, (
+            f"calls.started of {call_id}: epoch {epoch} in the table, {truth[call_id].isoformat()} in Gong"
         )
+
+
+def test_nested_data_is_queryable_json(loaded: Loaded) -> None:
+    """Arrays are plain jsonb: JSON operators reach into them, and each call holds all of its parties."""
+    sb = loaded.sb
+    truth = {
+        c.id: sorted(p["id"] for p in sb.gong.parties(c)) for c in sb.gong.expected_calls(loaded.start, None)
+    }
+    rows = loaded.pg.psql(
+        "SELECT c.id, coalesce(string_agg(p->>'id', ','), '') "
+        f"FROM {SCHEMA}.calls c LEFT JOIN LATERAL jsonb_array_elements(c.parties) p ON true GROUP BY c.id"
+    )
+    assert {call_id: sorted(ids.split(",")) if ids else [] for call_id, ids in rows} == truth
+    imported = sum(1 for c in sb.gong.expected_calls(loaded.start, None) if c.imported)
+    assert imported, "the sandbox should serve some imported calls, which have no parties"
+    assert loaded.pg.scalar(f"SELECT count(*) FROM {SCHEMA}.calls WHERE parties IS NULL") == str(imported)
+
+    # A missing object or array is SQL NULL, never the JSON value null that `IS NULL` does not find.
+    json_columns = loaded.pg.psql(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        f"WHERE table_schema = '{SCHEMA}' AND data_type = 'jsonb'"
+    )
+    assert len(json_columns) > 10
+    json_nulls = " + ".join(
+        f"(SELECT count(*) FROM {SCHEMA}.{table} WHERE jsonb_typeof({column}) = 'null')"
+        for table, column in json_columns
+    )
+    assert loaded.pg.scalar(f"SELECT {json_nulls}") == "0"
 
 
 def test_second_runs_upsert_without_duplicates(meltano, loaded: Loaded) -> None:
@@ -345,3 +365,86 @@ def test_second_runs_upsert_without_duplicates(meltano, loaded: Loaded) -> None:
     again = table_counts(pg)
     assert again == after
     assert again == {t: (n, n) for t, n in expected_counts(sb, loaded.start).items()}
+
+
+def test_tables_made_by_the_stock_loader_keep_loading(meltano, postgres: Postgres, tmp_path: Path) -> None:
+    """Switching from stock target-postgres: its `timestamp` and array columns stay, and new rows land in them.
+
+    The stock executable is installed in the same plugin venv (the repo's loader depends on it).
+    """
+    del meltano  # the fixture ran `meltano install`, which made the loader venv
+    venv_bin = Path(__file__).resolve().parents[1] / ".meltano/loaders/target-postgres/venv/bin"
+    schema = "from_stock"
+    loader_config = tmp_path / "target.json"
+    loader_config.write_text(
+        json.dumps(
+            {
+                "host": postgres.host,
+                "port": postgres.port,
+                "user": postgres.user,
+                "password": "unused-with-trust-auth",
+                "database": DATABASE,
+                "default_target_schema": schema,
+            }
+        )
+    )
+    with Sandbox(seed=5, gong_calls=40, gong_span_days=30, clari_calls=10) as sb:
+        start = sb.now - timedelta(days=31)
+        tap_config = tmp_path / "tap.json"
+        tap_config.write_text(
+            json.dumps({**sb.gong_config(), "start_date": start.isoformat(), "requests_per_second": 50})
+        )
+
+        def load(executable: str) -> None:
+            messages = subprocess.run(
+                [sys.executable, "-m", "tap_calls", "--config", str(tap_config)],
+                capture_output=True,
+                timeout=120,
+                check=True,
+            ).stdout
+            proc = subprocess.run(
+                [str(venv_bin / executable), "--config", str(loader_config)],
+                input=messages,
+                capture_output=True,
+                timeout=120,
+                check=False,
+                env={**os.environ, "PGTZ": "UTC"},
+            )
+            assert proc.returncode == 0, f"{executable}: {proc.stderr.decode(errors='replace')[-2000:]}"
+
+        load("target-postgres")
+        stock_types = column_types(postgres, "calls", schema) | {
+            f"users.{name}": kind for name, kind in column_types(postgres, "users", schema).items()
+        }
+        late = sb.gong.add_calls(2, sb.now - timedelta(days=2), sb.now - timedelta(days=1))
+        load("target-calls-postgres")
+
+        calls = sb.gong.expected_calls(start, None)
+        assert {c.id for c in late} <= {c.id for c in calls}
+        rows = postgres.psql(
+            f"SELECT id, extract(epoch FROM started AT TIME ZONE 'UTC')::text, coalesce(array_length(parties, 1), 0) "
+            f"FROM {schema}.calls"
+        )
+        assert sorted(r[0] for r in rows) == sorted(c.id for c in calls)
+        for call_id, epoch, parties in rows:
+            call = next(c for c in calls if c.id == call_id)
+            assert abs(float(epoch) - call.started.timestamp()) < 1e-3
+            assert int(parties) == len(sb.gong.parties(call))
+    after = column_types(postgres, "calls", schema) | {
+        f"users.{name}": kind for name, kind in column_types(postgres, "users", schema).items()
+    }
+    assert after == stock_types
+    assert after["started"] == "timestamp without time zone"
+    assert after["parties"] == "jsonb[]"
+    assert after["users.email_aliases"] == "text[]"
+
+    # The README's conversion statements turn such a table into this loader's types, values intact.
+    postgres.psql(
+        f"ALTER TABLE {schema}.calls ALTER started TYPE timestamptz USING started AT TIME ZONE 'UTC', "
+        "ALTER parties TYPE jsonb USING to_jsonb(parties)"
+    )
+    converted = postgres.psql(
+        f"SELECT id, extract(epoch FROM started)::text, coalesce(jsonb_array_length(parties), 0) FROM {schema}.calls"
+    )
+    assert sorted(converted) == sorted(rows)
+    assert column_types(postgres, "calls", schema)["started"] == "timestamp with time zone"

@@ -1,5 +1,6 @@
 """README.md documents what the tap really offers: its settings and capabilities tables are the output of
 `tap-calls --about --format=markdown`, kept between the markers below; this test fails when they drift apart.
+meltano.yml describes each setting in the tap's own words, checked the same way.
 
 To refresh the README, paste the command's output between the markers.
 """
@@ -7,12 +8,14 @@ To refresh the README, paste the command's output between the markers.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- about:start -->", "<!-- about:end -->"
@@ -84,3 +87,31 @@ def test_readme_about_block_is_the_about_output() -> None:
     live, readme = normalized(live_about()), normalized(readme_block())
     assert section(live, "Capabilities"), "`--about --format=markdown` printed no ## Capabilities section"
     assert readme == live, "README about block drifted:\n" + diff(readme, live)
+
+
+def test_meltano_yml_describes_each_tap_setting_as_the_tap_does() -> None:
+    """`meltano config tap-calls list` shows meltano.yml's words: they must be the tap's own."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "tap_calls", "--about", "--format=json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TAP_CALLS_")},
+    )
+    tap_settings = json.loads(proc.stdout)["settings"]["properties"]
+    project = yaml.safe_load((README.parent / "meltano.yml").read_text(encoding="utf-8"))
+    extractor = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-calls")
+    declared = {s["name"]: " ".join(s.get("description", "").split()) for s in extractor["settings"]}
+    own = {
+        name
+        for name, prop in tap_settings.items()
+        if not name.startswith(("stream_map", "flattening", "batch", "faker"))
+    }
+    assert len(own) == 16, sorted(own)
+    drifted = {
+        name: (declared.get(name), tap_settings[name]["description"])
+        for name in own
+        if declared.get(name) != tap_settings[name]["description"]
+    }
+    assert not drifted, drifted

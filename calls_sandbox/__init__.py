@@ -24,7 +24,7 @@ Ground truth (deterministic for the same seed, ``now`` and sizes):
   ``sb.gong.add_calls(n, started_from, started_to, **flags)`` (late arrivals),
   ``sb.gong.update_call(call_id, is_private=..., has_transcript=..., edit=True)``.
 - ``sb.clari.calls`` (full ``/call-details`` dicts), ``sb.clari.expected_calls(modified_gt, modified_lt,
-  include_private=False)``, ``sb.clari.add_calls(n, modified_from, modified_to)``, ``sb.clari.modify(ids, at)``,
+  include_private=False, include_unknown_to_details=False)``, ``sb.clari.add_calls(n, modified_from, modified_to)``, ``sb.clari.modify(ids, at)``,
   ``sb.clari.details_missing`` (ids whose details 404), ``sb.clari.private_ids``, ``sb.clari.users``.
 
 Observation and faults: ``sb.log`` (``Served`` entries), ``sb.clear_log()``, ``sb.stats()``,

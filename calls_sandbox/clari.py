@@ -20,6 +20,7 @@ What each piece mirrors:
 from __future__ import annotations
 
 import hmac
+import random
 from typing import TYPE_CHECKING
 
 from .data import ClariCall, dumps, parse_iso
@@ -161,7 +162,13 @@ class ClariApi:
                 ):
                     continue
             calls.append(c)
-        if sort_time:
+        if sort_time and self.sb.clari_unstable_order:
+            shuffle = random.Random()
+            hour = {
+                c.id: (c.time.replace(minute=0, second=0, microsecond=0), shuffle.random()) for c in calls
+            }
+            calls.sort(key=lambda c: hour[c.id], reverse=sort_time == "desc")
+        elif sort_time:
             calls.sort(key=lambda c: (c.time, c.id), reverse=sort_time == "desc")
         elif sort_processed:
             calls.sort(key=lambda c: (c.last_modified, c.id), reverse=sort_processed == "desc")

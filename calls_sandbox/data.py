@@ -1412,12 +1412,17 @@ class ClariData:
         modified_gt: datetime | None = None,
         modified_lt: datetime | None = None,
         include_private: bool = False,
+        include_unknown_to_details: bool = False,
     ) -> list[dict]:
-        """Calls with ``modified_gt < last_modified_time < modified_lt`` (strict), as full details dicts."""
+        """Calls with ``modified_gt < last_modified_time < modified_lt`` (strict), as full details dicts.
+
+        Calls whose ``/call-details`` answers 404 are left out unless asked for: a tap skips them (§3).
+        """
         return [
             self.details(c)
             for c in self.index()
             if (include_private or not c.is_private)
+            and (include_unknown_to_details or c.id not in self.details_missing)
             and (modified_gt is None or c.last_modified > modified_gt)
             and (modified_lt is None or c.last_modified < modified_lt)
         ]

@@ -293,20 +293,26 @@ class GongApi:
         from_dt, to_dt, ws, call_ids, _ = self._filter(body, owners=False)
         fp, page = self._page(req, {k: v for k, v in body.items() if k != "cursor"}, body.get("cursor"))
         matched = self._matching("transcript", from_dt, to_dt, ws=ws, call_ids=call_ids)
-        chunk = matched[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        entries: list[tuple[GongCall, slice]] = [(c, slice(None)) for c in matched]
+        if self.sb.gong_split_transcripts:
+            halves = [(c, len(self.data._transcript(c) or ()) // 2) for c in matched]
+            entries = [(c, slice(h, None)) for c, h in halves if h] + [
+                (c, slice(None, h) if h else slice(None)) for c, h in halves
+            ]
+        chunk = entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
         if not chunk:
             return self.error(404, NO_CALLS)
         frags = []
-        for call in chunk:
-            key = ("t", call.id, call.revision, self.data.transcript_size)
+        for call, part in chunk:
+            key = ("t", call.id, call.revision, self.data.transcript_size, part.start, part.stop)
             frag = self.sb.cache.get(key)
             if frag is None:
-                frag = dumps({"callId": call.id, "transcript": self.data._transcript(call)})
+                frag = dumps({"callId": call.id, "transcript": (self.data._transcript(call) or [])[part]})
                 self.sb.cache.put(key, frag)
             frags.append(frag)
         head = {
             "requestId": self.sb.request_id(),
-            "records": self.page_records(fp, page, len(matched), len(chunk)),
+            "records": self.page_records(fp, page, len(entries), len(chunk)),
         }
         return Reply(200, dumps(head)[:-1] + b',"callTranscripts":[' + b",".join(frags) + b"]}")
 

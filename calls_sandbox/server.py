@@ -181,6 +181,8 @@ class Sandbox:
         clari_span_days: float = 400,
         clari_details_missing_ratio: float = 0.01,
         clari_max_payload: int = 6 * 1024 * 1024,
+        gong_split_transcripts: bool = False,
+        clari_unstable_order: bool = False,
         gong_rate_limit: float | None = None,
         gong_daily_quota: int | None = None,
         gong_quota_retry_after: int = 3600,
@@ -222,6 +224,12 @@ class Sandbox:
             details_missing_ratio=clari_details_missing_ratio,
         )
         self.clari_max_payload = clari_max_payload
+        # Gong promises no one-entry-per-call in /v2/calls/transcript: when set, each transcript of two or more
+        # monologues comes as two entries, its second half first (listed ahead of all first halves).
+        self.gong_split_transcripts = gong_split_transcripts
+        # Clari promises no order among calls with equal `time`: when set, sortTime orders by the hour of
+        # `time` only, with a new random order within each hour on every request.
+        self.clari_unstable_order = clari_unstable_order
         self.gong_quota_retry_after = gong_quota_retry_after
         self.gong_daily_quota = gong_daily_quota
         self.latency = {"gong": gong_latency, "clari": clari_latency}

@@ -10,7 +10,8 @@ from __future__ import annotations
 import collections
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from urllib.parse import urlparse
 
@@ -19,7 +20,7 @@ from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_calls.client import Window, WindowedStream, iso, response_json
+from tap_calls.client import Window, WindowedStream, iso, parse_datetime, response_json
 from tap_calls.keys import snake_keys
 
 if t.TYPE_CHECKING:
@@ -30,8 +31,12 @@ if t.TYPE_CHECKING:
 # 100). List items carry no transcript or summary, so 50 stays far below 6 MB (at 10 KB a call, 0.5 MB),
 # within the 25-50 the reference recommends, and halves what listing takes of the 10/s budget vs 25.
 PAGE_SIZE = 50
-# `skip` above 10,000 is refused: a window matching more is narrowed before it is paged.
+# `skip` above 10,000 is refused: a listing matching more than it can reach is split before it is paged.
 MAX_SKIP = 10_000
+REACHABLE = MAX_SKIP + PAGE_SIZE
+# Bounds for splitting on call time (filterTimeGt/Lt) once a second of modification times matches too much.
+CALL_TIME_FLOOR = datetime(1970, 1, 1, tzinfo=UTC)
+CALL_TIME_CEILING_AHEAD = timedelta(days=3650)
 DETAIL_WORKERS = 8
 # Details queued ahead of the one being emitted, so listing the next page never leaves workers idle.
 DETAILS_AHEAD = 4 * DETAIL_WORKERS
@@ -212,11 +217,54 @@ class SkipPaginator(BaseAPIPaginator[int]):
         returned = len(body.get("calls") or ())
         pagination = body.get("pagination")
         if pagination is None:
-            return (self.current_value or 0) + returned if returned >= PAGE_SIZE else None
-        if not pagination.get("hasMore"):
-            return None
-        next_skip = pagination.get("nextPageSkip")
-        return int(next_skip) if next_skip is not None else (self.current_value or 0) + returned
+            next_skip = (self.current_value or 0) + returned if returned >= PAGE_SIZE else None
+        elif not pagination.get("hasMore"):
+            next_skip = None
+        else:
+            given = pagination.get("nextPageSkip")
+            next_skip = int(given) if given is not None else (self.current_value or 0) + returned
+        # Past MAX_SKIP Clari answers 400: the listing stops, falls short of `matched` and is split.
+        return next_skip if next_skip is not None and next_skip <= MAX_SKIP else None
+
+
+class ListingTooLarge(Exception):
+    """The first page matched more calls than `skip` can reach."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One /calls filter: a range of modification times, optionally narrowed to a range of call times.
+
+    Bounds are whole seconds and the filters may be strict, so each half of a split starts a second
+    before the other ends: a call exactly on the boundary is listed (twice at worst, and kept once).
+    """
+
+    modified_gt: datetime
+    modified_lt: datetime
+    time_gt: datetime | None = None
+    time_lt: datetime | None = None
+
+    def params(self) -> dict[str, str]:
+        params = {"filterModifiedGt": iso(self.modified_gt), "filterModifiedLt": iso(self.modified_lt)}
+        if self.time_gt is not None and self.time_lt is not None:
+            params |= {"filterTimeGt": iso(self.time_gt), "filterTimeLt": iso(self.time_lt)}
+        return params
+
+    def halves(self, now: datetime) -> tuple[Listing, Listing] | None:
+        """Two listings that together hold this one's calls and each fewer; None when it cannot shrink."""
+        gt, lt = self.modified_gt, self.modified_lt
+        if lt - gt > 3 * BOUNDARY_OVERLAP:
+            middle = gt + timedelta(seconds=(lt - gt).total_seconds() // 2)
+            return Listing(gt, middle, self.time_gt, self.time_lt), Listing(
+                middle - BOUNDARY_OVERLAP, lt, self.time_gt, self.time_lt
+            )
+        # Calls modified within the same few seconds (a bulk update): split on call time instead.
+        low = self.time_gt or CALL_TIME_FLOOR
+        high = self.time_lt or now + CALL_TIME_CEILING_AHEAD
+        if high - low > 3 * BOUNDARY_OVERLAP:
+            middle = low + timedelta(seconds=(high - low).total_seconds() // 2)
+            return Listing(gt, lt, low, middle), Listing(gt, lt, middle - BOUNDARY_OVERLAP, high)
+        return None
 
 
 class ClariCallsStream(WindowedStream):
@@ -236,6 +284,10 @@ class ClariCallsStream(WindowedStream):
         # Ids emitted by the previous and the current window: enough to skip boundary repeats.
         self._emitted_before: set[str] = set()
         self._emitted: set[str] = set()
+        self._first_page = False
+        self.listing_matched: int | None = None
+        self.calls_not_found = 0
+        self.calls_unlisted = 0
 
     @cached_property
     def _send_details(self) -> t.Callable[..., requests.Response]:
@@ -250,16 +302,10 @@ class ClariCallsStream(WindowedStream):
 
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
         assert context is not None
-        return {
-            "filterModifiedGt": context["gt"],
-            "filterModifiedLt": context["lt"],
-            "sortTime": "asc",
-            "limit": PAGE_SIZE,
-            "skip": next_page_token or 0,
-        }
+        return {**context, "sortTime": "asc", "limit": PAGE_SIZE, "skip": next_page_token or 0}
 
     def is_empty_result(self, response: requests.Response) -> bool:
-        # A call deleted between the list and its details: the list's data is emitted instead.
+        # An id /call-details does not know (deleted since it was listed): skipped, as Clari advises.
         return response.status_code == 404 and response.request.path_url.startswith(self._details_path)
 
     @property
@@ -269,36 +315,70 @@ class ClariCallsStream(WindowedStream):
     def records_in_window(self, response: requests.Response) -> int | None:
         return int((response_json(response).get("pagination") or {}).get("matched") or 0)
 
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        first_page, self._first_page = self._first_page, False
+        records = super().parse_response(response)  # a window's very first page may narrow the window
+        if first_page:
+            self.listing_matched = self.records_in_window(response)
+            if (self.listing_matched or 0) > REACHABLE:
+                raise ListingTooLarge
+        return records
+
     def read_window(self, window: Window) -> t.Generator[dict, None, int]:
-        context = {"gt": iso(window.start - BOUNDARY_OVERLAP), "lt": iso(window.end)}
         self._emitted_before, self._emitted = self._emitted, set()
         listed: set[str] = set()
-        count = 0
         with ThreadPoolExecutor(DETAIL_WORKERS, thread_name_prefix="clari-details") as pool:
             queue: collections.deque[tuple[dict, Future]] = collections.deque()
             try:
-                # Listed again once if the window ends with fewer ids than it matched at first:
-                # calls modified while paging leave the window and shift the offsets of the rest.
                 self.size_window(window)
-                for _ in range(2):
-                    for call in self.request_records(context):
-                        call_id = str(call["id"])
-                        if call_id in listed:
-                            continue
-                        listed.add(call_id)
-                        count += 1
-                        queue.append((call, pool.submit(self.fetch_details, call_id)))
-                        while len(queue) > DETAILS_AHEAD:
-                            yield from self._emit(*queue.popleft())
-                    if len(listed) >= (self.window_total or 0):
-                        break
-                    self.logger.info("clari_calls: the window shifted while paging, listing it again")
+                for call in self.list_calls(Listing(window.start - BOUNDARY_OVERLAP, window.end), listed):
+                    queue.append((call, pool.submit(self.fetch_details, str(call["id"]))))
+                    while len(queue) > DETAILS_AHEAD:
+                        yield from self._emit(*queue.popleft())
                 while queue:
                     yield from self._emit(*queue.popleft())
             finally:
                 for _, future in queue:
                     future.cancel()
-        return count
+        return len(listed)
+
+    def list_calls(self, listing: Listing, listed: set[str]) -> t.Iterator[dict]:
+        """The calls of a listing not yet in `listed`, split until every part returns what it matched.
+
+        Offsets are only as good as the order: calls modified while paging leave the frozen window, and
+        calls with the same `time` may come in any order on each request. A part that fits one page
+        cannot miss anything that way; a listing beyond `skip`'s reach is split before it is paged.
+        """
+        self._first_page = True
+        self.listing_matched = None
+        returned: set[str] = set()
+        try:
+            for call in self.request_records(listing.params()):
+                call_id = str(call["id"])
+                returned.add(call_id)
+                if call_id not in listed:
+                    listed.add(call_id)
+                    yield call
+        except ListingTooLarge:
+            pass
+        matched = self.listing_matched or 0
+        if len(returned) >= matched:
+            return
+        halves = listing.halves(self.run_started_at) if matched > PAGE_SIZE else None
+        if halves is None:
+            self.calls_unlisted += matched - len(returned)
+            self.logger.debug(
+                "clari_calls: %s matched %d calls, listed %d", listing.params(), matched, len(returned)
+            )
+            return
+        self.logger.info(
+            "clari_calls: %s matched %d calls, listed %d; listing it in two parts",
+            listing.params(),
+            matched,
+            len(returned),
+        )
+        for half in halves:
+            yield from self.list_calls(half, listed)
 
     def fetch_details(self, call_id: str) -> dict | None:
         request = self.build_prepared_request(
@@ -315,15 +395,53 @@ class ClariCallsStream(WindowedStream):
     def _emit(self, listed: dict, details: Future) -> t.Iterator[dict]:
         found = details.result()
         if found is None:
+            self.calls_not_found += 1
             self.logger.warning(
-                "clari_calls: /call-details has no call %s any more; emitting what /calls listed",
-                listed["id"],
+                "clari_calls: /call-details does not know call %s (404); skipped", listed["id"]
             )
+            return
         record = dict.fromkeys(CLARI_FIELDS)
-        record.update(snake_keys({**listed, **(found or {})}))
+        record.update(snake_keys({**listed, **found}))
         record["id"] = str(record["id"])
+        _ids_as_strings(record)
         # Windows overlap by a second; a call on the boundary is emitted once.
         if record["id"] in self._emitted or record["id"] in self._emitted_before:
             return
+        # The first window reaches a second before the range (strict filters, whole seconds): trim to it.
+        modified = record.get("last_modified_time")
+        bounds = self.exact_bounds
+        if modified and bounds is not None and not bounds.start <= parse_datetime(modified) < bounds.end:
+            return
         self._emitted.add(record["id"])
+        self.saw(modified)
         yield record
+
+    def log_summary(self) -> None:
+        super().log_summary()
+        if self.calls_unlisted:
+            self.logger.warning(
+                "clari_calls: /calls counted %d more calls than it returned, even one page at a time",
+                self.calls_unlisted,
+            )
+        if self.calls_not_found:
+            self.logger.warning(
+                "clari_calls: %d listed calls were unknown to /call-details (404) and skipped",
+                self.calls_not_found,
+            )
+
+
+def _ids_as_strings(record: dict) -> None:
+    """Ids and `deal_value` are strings in Clari's spec; a number sent in their place becomes its text."""
+    for key in ("source_id", "deal_value"):
+        if isinstance(record.get(key), int | float) and not isinstance(record[key], bool):
+            record[key] = str(record[key])
+    crm = record.get("crm_info")
+    if isinstance(crm, dict):
+        for key in ("deal_id", "account_id"):
+            if isinstance(crm.get(key), int | float) and not isinstance(crm[key], bool):
+                crm[key] = str(crm[key])
+        if isinstance(crm.get("contact_ids"), list):
+            crm["contact_ids"] = [
+                str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+                for v in crm["contact_ids"]
+            ]

@@ -68,6 +68,12 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def ceil_second(value: datetime) -> datetime:
+    """The first whole second at or after `value`: an exclusive upper bound that keeps all of [.., value)."""
+    floor = value.replace(microsecond=0)
+    return floor if floor == value else floor + timedelta(seconds=1)
+
+
 def parse_datetime(value: str) -> datetime:
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -353,11 +359,11 @@ class Window(t.NamedTuple):
 
 
 class WindowedStream(SourceStream):
-    """Reads [start, end) in consecutive windows; a window's end becomes the bookmark once its
-    records (and those of its child streams) are all emitted.
+    """Reads [start, end) in consecutive windows. Once a window's records (and those of its child
+    streams) are all emitted, the bookmark becomes the newest replication value emitted so far.
 
-    The bookmark means "every call before this instant was extracted", so a run killed anywhere
-    restarts from the last completed window and loses nothing. Each run starts at
+    The bookmark is a value some record has (never later than the finished windows), so a run killed
+    anywhere restarts at or before its last completed window and loses nothing. Each run starts at
     max(start_date, bookmark - lookback_days) to catch data the vendor publishes late, and stops at
     end_date or the run's start (frozen, so pages do not shift while paging).
     """
@@ -374,6 +380,16 @@ class WindowedStream(SourceStream):
         self.run_started_at = utc_now()
         self.window_total: int | None = None
         self._unsized: Window | None = None
+        # The newest replication value emitted (instant, value as the API wrote it).
+        self.newest: tuple[datetime, str] | None = None
+        self.exact_bounds: Window | None = None
+
+    def saw(self, value: str | None) -> None:
+        """Note the replication value of an emitted record (children share their call's)."""
+        if value:
+            instant = parse_datetime(value)
+            if self.newest is None or instant > self.newest[0]:
+                self.newest = (instant, value)
 
     def records_in_window(self, response: requests.Response) -> int | None:
         """How many records the whole window holds, as the API's first page reports it."""
@@ -418,13 +434,23 @@ class WindowedStream(SourceStream):
             start = max(start_date, min(t.cast("list[datetime]", bookmarks)) - lookback)
         else:
             start = start_date  # a stream never synced before needs the full history
-        return Window(start, end)
+        # The exact range, for a source that can trim its records to it. The API filters take whole
+        # seconds: the end is rounded up, since flooring it would drop the last fraction of a second.
+        self.exact_bounds = Window(start, end)
+        return Window(start, ceil_second(end))
 
     def commit(self, window: Window, *, write: bool = True) -> None:
-        """Move the bookmarks of this stream and its selected children to the window's end."""
-        value = iso(window.end)
-        for stream in self.bookmark_streams:
-            if stream.selected:
+        """Move the bookmarks of this stream and its selected children to the newest value emitted."""
+        if self.newest is not None:
+            instant, value = self.newest
+            if instant > window.end:  # a call filed under an earlier (scheduled) time: windows come first
+                instant, value = window.end, iso(window.end)
+            for stream in self.bookmark_streams:
+                if not stream.selected:
+                    continue
+                current = self._bookmark(stream)
+                if current is not None and current >= instant:
+                    continue  # a look-back re-read never moves a bookmark back
                 state = stream.stream_state
                 state["replication_key"] = stream.replication_key
                 state["replication_key_value"] = value

@@ -12,6 +12,7 @@ import logging
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
+from itertools import chain
 
 import msgspec
 import requests
@@ -306,6 +307,20 @@ class GongStream(SourceStream):
                 raise CursorExpired
         super().validate_response(response)
 
+    def read_all_resuming(self, context: Context) -> list[dict]:
+        """Every record of one request (a batch); when the cursor expires, all of them again from page 1."""
+        for attempt in range(MAX_CURSOR_RESTARTS + 1):
+            try:
+                return list(self.request_records(context))
+            except CursorExpired:
+                self.logger.warning(
+                    "Gong %s: cursor expired, reading %s again from the first page", self.path, context
+                )
+                if attempt == MAX_CURSOR_RESTARTS:
+                    msg = f"Gong {self.path}: the cursor expired {attempt + 1} times in a row on {context}"
+                    raise TapCallsError(msg) from None
+        return []
+
     def request_records_resuming(self, context: Context, key: Callable[[dict], str]) -> Iterator[dict]:
         """Page through one request; when the cursor expires, start again from page 1, skipping
         records already yielded (Gong cursors are short-lived JWTs)."""
@@ -404,6 +419,7 @@ class CallsStream(GongStream, WindowedStream):
             record = self.to_record(call)
             if record["is_private"] and not self.config.get("include_private_calls"):
                 continue
+            self.saw(record["started"])
             # Taken before the SDK sees the record: it may drop deselected properties in place.
             self._pending.append(
                 {"id": record["id"], "started": record["started"], "parties": record["parties"]}
@@ -551,10 +567,19 @@ class TranscriptsStream(CallChildStream):
     def fetch(self, batch_number: int) -> t.Iterator[dict]:
         context = {"call_batch": batch_number}
         started = {call["id"]: call["started"] for call in self.batch(context)}
-        for item in self.request_records_resuming(context, key=lambda item: item["callId"]):
+        # Nothing promises one entry per call: a long transcript may come in parts, and a page may repeat
+        # an entry. Parts are joined in time order; a repeated entry counts once.
+        parts: dict[str, list[list]] = {}
+        for item in self.read_all_resuming(context):
             call_id = str(item.get("callId"))
             if call_id not in started:
                 continue  # not a call of this batch (never expected; never emitted unasked)
+            transcript = item.get("transcript") or []
+            entries = parts.setdefault(call_id, [])
+            if transcript not in entries:
+                entries.append(transcript)
+        for call_id, entries in parts.items():
+            monologues = entries[0] if len(entries) == 1 else sorted(chain(*entries), key=_monologue_start)
             yield {
                 "call_id": call_id,
                 "call_started": started[call_id],
@@ -564,9 +589,15 @@ class TranscriptsStream(CallChildStream):
                         "topic": monologue.get("topic"),
                         "sentences": monologue.get("sentences"),
                     }
-                    for monologue in item.get("transcript") or ()
+                    for monologue in monologues
                 ],
             }
+
+
+def _monologue_start(monologue: dict) -> float:
+    sentences = monologue.get("sentences") or ()
+    first = sentences[0].get("start") if sentences else None
+    return first if isinstance(first, int | float) else 0
 
 
 class UsersStream(GongStream):

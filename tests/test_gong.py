@@ -217,8 +217,14 @@ def test_second_run_reads_only_the_look_back_and_catches_late_calls(sandbox, bac
     run, _, config = backfill
     state = run.state
     bookmark = parse_datetime(state["bookmarks"]["calls"]["replication_key_value"])
+    # The bookmark is the newest `started` emitted, as the API wrote it; children share it.
+    assert state["bookmarks"]["calls"]["replication_key_value"] in {
+        c["started"] for c in run.records["calls"]
+    }
+    assert bookmark == max(parse_datetime(c["started"]) for c in run.records["calls"])
     assert (
         state["bookmarks"]["transcripts"]["replication_key_value"]
+        == state["bookmarks"]["parties"]["replication_key_value"]
         == state["bookmarks"]["calls"]["replication_key_value"]
     )
     assert "progress_markers" not in str(state)
@@ -280,9 +286,8 @@ def test_an_empty_window_is_zero_records_not_an_error(sandbox):
     run = run_tap(config)
     assert run.records["calls"] == []
     assert [r.status for r in gong_requests(sandbox, "/v2/calls/extensive")] == [404]
-    assert parse_datetime(run.state["bookmarks"]["calls"]["replication_key_value"]) == start + timedelta(
-        days=2
-    )
+    # No call emitted, no bookmark: the next run reads from start_date again.
+    assert "replication_key_value" not in run.state.get("bookmarks", {}).get("calls", {})
 
 
 def test_workspace_filter(sandbox):
@@ -369,3 +374,35 @@ def test_requests_overlap_so_a_slow_api_does_not_idle_the_cap():
         # Calls pages themselves follow one another (each needs the previous cursor) without a gap
         # for processing: the next one starts before the tap has emitted the current one's records.
         assert all(b.t_start - a.t_end < 0.25 for a, b in itertools.pairwise(pages))
+
+
+def test_a_transcript_split_over_entries_and_pages_comes_out_whole():
+    """Gong does not promise one /v2/calls/transcript entry per call: parts are joined in time order."""
+    with Sandbox(seed=11, gong_calls=150, gong_span_days=20, gong_split_transcripts=True) as sb:
+        start = sb.now - timedelta(days=21)
+        run = run_tap(gong(sb, start_date=start.isoformat()))
+        truth = {c.id: sb.gong.transcript(c) for c in expected(sb, start) if c.has_transcript}
+        split = [call_id for call_id, monologues in truth.items() if len(monologues) > 1]
+        assert len(split) > 50
+        # The sandbox served second halves ahead of first halves, across pages.
+        assert any(r.body.get("cursor") for r in gong_requests(sb, "/v2/calls/transcript"))
+        got = {t["call_id"]: t["transcript"] for t in run.records["transcripts"]}
+        assert sorted(got) == sorted(truth)
+        for call_id, monologues in truth.items():
+            assert [m["sentences"] for m in got[call_id]] == [m["sentences"] for m in monologues], call_id
+            assert [m["speaker_id"] for m in got[call_id]] == [m["speakerId"] for m in monologues], call_id
+
+
+def test_a_quiet_account_still_catches_a_call_published_late():
+    """The bookmark is the newest call emitted, not the run's start: the look-back counts from the data."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with Sandbox(seed=12, now=now - timedelta(days=10), gong_calls=40, gong_span_days=50) as sb:
+        config = gong(sb, start_date=(now - timedelta(days=61)).isoformat())
+        first = run_tap(config)
+        emitted = [parse_datetime(c["started"]) for c in first.records["calls"]]
+        bookmark = parse_datetime(first.state["bookmarks"]["calls"]["replication_key_value"])
+        assert bookmark == max(emitted) <= now - timedelta(days=10)
+        # Published only now: a call from 5 days before the newest one, 15 days before the first run.
+        late = sb.gong.add_calls(1, bookmark - timedelta(days=5), bookmark - timedelta(days=4))
+        second = run_tap(config, state=first.state)
+        assert late[0].id in second.ids("calls")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -142,7 +142,8 @@ def test_state_saved_by_meltano_holds_bookmarks_only(first_run: FirstRun) -> Non
     bookmarks = state["completed"]["singer_state"]["bookmarks"]
     assert {"calls", "clari_calls"} <= set(bookmarks)
     calls_bookmark = parse_dt(bookmarks["calls"]["replication_key_value"])
-    assert calls_bookmark >= max(c.started for c in first_run.sb.gong.expected_calls(first_run.start, None))
+    # The newest call emitted: everything up to it arrived, and the look-back counts from it.
+    assert calls_bookmark == max(c.started for c in first_run.sb.gong.expected_calls(first_run.start, None))
 
 
 def test_second_run_resumes_from_saved_state(meltano, first_run: FirstRun) -> None:
@@ -156,6 +157,7 @@ def test_second_run_resumes_from_saved_state(meltano, first_run: FirstRun) -> No
         2, bookmark - timedelta(days=5), bookmark - timedelta(days=1), has_transcript=True
     )
     too_old = sb.gong.add_calls(1, bookmark - timedelta(days=40), bookmark - timedelta(days=39))
+    newer = sb.gong.add_calls(1, bookmark + timedelta(seconds=1), datetime.now(UTC), is_private=False)
 
     env = meltano.env(
         workdir, sb, first_run.start, TARGET_JSONL_DESTINATION_PATH=str(workdir / "out2"), **RATES
@@ -188,11 +190,12 @@ def test_second_run_resumes_from_saved_state(meltano, first_run: FirstRun) -> No
     assert len(recs["users"]) == len(sb.gong.user_ids())
     assert_unique_keys(recs)
 
-    # And the bookmark moved on.
+    # And the bookmark moved on to the newest call emitted.
     new_bookmark = read_state(workdir)["completed"]["singer_state"]["bookmarks"]["calls"][
         "replication_key_value"
     ]
-    assert parse_dt(new_bookmark) > bookmark
+    assert newer[0].id in call_ids
+    assert parse_dt(new_bookmark) == newer[0].started > bookmark
 
 
 def test_meltano_config_redacts_secrets(meltano, sandbox: Sandbox, tmp_path: Path) -> None:

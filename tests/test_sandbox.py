@@ -500,7 +500,9 @@ def test_clari_modified_filters_are_strict(http, sb):
     ids = [c["id"] for c in clari(http, sb, "/calls", params).json()["calls"]]
     assert target["id"] not in ids
     lm = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    expected = sb.clari.expected_calls(modified_gt=lm - timedelta(milliseconds=1), include_private=True)
+    expected = sb.clari.expected_calls(
+        modified_gt=lm - timedelta(milliseconds=1), include_private=True, include_unknown_to_details=True
+    )
     params["filterModifiedGt"] = (lm - timedelta(milliseconds=1)).isoformat()
     ids = []
     for skip in range(0, 200, 100):

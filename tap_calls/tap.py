@@ -163,9 +163,13 @@ def _quiet_about_user_errors(record: logging.LogRecord) -> bool:
     """The SDK logs a generic "unhandled error" before re-raising; for an error the user can fix, the
     one line `invoke` prints says everything, and a dry run (`--test`) stopping at its record limit is
     no error at all."""
+    if record.levelno < logging.ERROR:
+        return True
+    if str(record.msg).startswith("Giving up "):
+        return False  # backoff's give-up line: the request layer turns it into the one error line
     in_flight = sys.exc_info()[1]
     expected = (TapCallsError, AbortedSyncFailedException, AbortedSyncPausedException)
-    return not (record.levelno >= logging.ERROR and isinstance(in_flight, expected))
+    return not isinstance(in_flight, expected)
 
 
 class TapCalls(Tap):

@@ -480,3 +480,17 @@ def test_a_wrong_api_url_is_an_error_not_an_empty_result(sandbox, tmp_path):
     assert result.returncode != 0
     assert len(error_lines(result)) == 1 and "HTTP 404" in error_lines(result)[0]
     assert parse(result.stdout).records == {}
+
+
+def test_retries_running_out_is_one_error_line(sandbox, tmp_path):
+    """backoff's own "Giving up ..." line is not repeated next to the tap's one line."""
+    config = {**sandbox.clari_config(), "start_date": (sandbox.now - timedelta(days=3)).isoformat()}
+    sandbox.inject("clari", "429", path="/calls", retry_after=0, count=8)
+    result = run_cli(tmp_path, config)
+    assert result.returncode != 0
+    assert error_lines(result) == [
+        line
+        for line in result.stderr.splitlines()
+        if "/calls still failing with HTTP 429 after 8 tries" in line
+    ]
+    assert len(error_lines(result)) == 1

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import jsonschema
 import pytest
+import requests
 
 from calls_sandbox import Sandbox
 from tap_calls.client import parse_datetime
@@ -242,3 +243,22 @@ def test_calls_in_an_unstable_order_are_all_listed():
         assert sorted(ids) == sorted(c["id"] for c in sb.clari.expected_calls(start))
         listing = requests_to(sb, "/calls")
         assert len(listing) > 700 / 50  # some listings were split in parts
+
+
+def test_a_page_too_large_for_clari_is_asked_for_again_smaller():
+    """Clari answers a page over its payload cap with a 502 and advises a smaller `limit` on the retry."""
+    with Sandbox(seed=14, gong_calls=0, clari_calls=120, clari_span_days=10) as sb:
+        start = sb.now - timedelta(days=11)
+        full_page = requests.get(
+            sb.clari_url + "/calls",
+            params={"limit": 50},
+            headers={"X-Api-Key": sb.CLARI_API_KEY, "X-Api-Password": sb.CLARI_API_PASSWORD},
+            timeout=10,
+        )
+        sb.clari_max_payload = len(full_page.content) // 3  # a page of 50 is too large; one of 12 fits
+        sb.clear_log()
+        run = run_tap(clari(sb, start_date=start.isoformat()))
+        assert sorted(run.ids("clari_calls")) == sorted(c["id"] for c in sb.clari.expected_calls(start))
+        listing = requests_to(sb, "/calls")
+        assert {int(r.query["limit"][0]) for r in listing if r.status == 502} >= {50}
+        assert {int(r.query["limit"][0]) for r in listing if r.status == 200} <= {12, 6}

@@ -249,7 +249,8 @@ class TapCalls(Tap):
     def _check_url(name: str, value: str) -> None:
         parsed = urlparse(value)
         if parsed.scheme not in {"http", "https"} or not parsed.hostname:
-            raise TapCallsError(f"{name} {value!r} is not a URL; expected e.g. https://api.gong.io")
+            example = CONFIG_SCHEMA["properties"][name].get("default", "https://...")
+            raise TapCallsError(f"{name} {value!r} is not a URL; expected e.g. {example}")
         if parsed.scheme == "http" and not _is_loopback(parsed.hostname):
             msg = f"{name} {value!r} uses plain http; use https (http is only allowed for a loopback test server)"
             raise TapCallsError(msg)

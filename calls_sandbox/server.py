@@ -550,7 +550,10 @@ class Sandbox:
             "gong_transcript_call_ids": [c.id for c in calls if c.has_transcript],
             "gong_imported_call_ids": [c.id for c in calls if c.imported],
             "gong_user_ids": self.gong.user_ids(),
-            "clari_call_ids": [c.id for c in clari if not c.is_private],
+            # Calls /call-details does not know (404) are skipped by a tap, as Clari advises.
+            "clari_call_ids": [
+                c.id for c in clari if not c.is_private and c.id not in self.clari.details_missing
+            ],
             "clari_private_call_ids": [c.id for c in clari if c.is_private],
             "clari_details_missing_ids": sorted(self.clari.details_missing),
         }

@@ -347,7 +347,14 @@ class GongStream(SourceStream):
 
 
 class CallBatches(dict):
-    """Calls emitted by `calls`, keyed by batch number, for the child streams to read."""
+    """Calls emitted by `calls`, keyed by batch number, for the child streams to read.
+
+    `windows` holds the date filter each batch's calls were listed with (a batch never spans windows).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.windows: dict[int, Window] = {}
 
 
 class CallsStream(GongStream, WindowedStream):
@@ -365,6 +372,7 @@ class CallsStream(GongStream, WindowedStream):
         self._pending: list[dict] = []
         self._unsynced: collections.deque[int] = collections.deque()
         self._batch_number = 0
+        self._window: Window | None = None
 
     def content_selector(self) -> dict:
         flags = [
@@ -411,6 +419,7 @@ class CallsStream(GongStream, WindowedStream):
         return int(response_json(response).get("records", {}).get("totalRecords") or 0)
 
     def read_window(self, window: Window) -> t.Generator[dict, None, int]:
+        self._window = window
         context = {"from": iso(window.start), "to": iso(window.end)}
         self.size_window(window)
         count = 0
@@ -442,6 +451,7 @@ class CallsStream(GongStream, WindowedStream):
         if self._pending:
             self._batch_number += 1
             self.batches[self._batch_number] = self._pending
+            self.batches.windows[self._batch_number] = self._window
             self._pending = []
             self._unsynced.append(self._batch_number)
             if (transcripts := self._transcripts) is not None:
@@ -452,6 +462,7 @@ class CallsStream(GongStream, WindowedStream):
                 self._sync_children({"call_batch": number})
             finally:
                 del self.batches[number]
+                del self.batches.windows[number]
 
     @property
     def _batch_size(self) -> int:
@@ -554,7 +565,17 @@ class TranscriptsStream(CallChildStream):
         self._prefetched.clear()
 
     def prepare_request_payload(self, context: Context | None, next_page_token: str | None) -> dict:
-        body: dict[str, t.Any] = {"filter": {"callIds": [call["id"] for call in self.batch(context)]}}
+        assert context is not None
+        # Gong returns the transcripts of these ids "that took place during the time period": the
+        # period the calls were listed with holds every one of them.
+        window = self.batches.windows[context["call_batch"]]
+        body: dict[str, t.Any] = {
+            "filter": {
+                "fromDateTime": iso(window.start),
+                "toDateTime": iso(window.end),
+                "callIds": [call["id"] for call in self.batch(context)],
+            }
+        }
         if next_page_token:
             body["cursor"] = next_page_token
         return body

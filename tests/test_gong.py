@@ -208,9 +208,14 @@ def test_requests_are_shaped_as_gong_documents(backfill):
     assert followups
     first = next(r for r in extensive if not r.body.get("cursor"))
     assert parse_datetime(first.body["filter"]["fromDateTime"]) == parse_datetime(config["start_date"])
-    for request in log:
-        if request.path == "/v2/calls/transcript":
-            assert 0 < len(request.body["filter"]["callIds"]) <= 100
+    # Transcripts: up to 100 call ids, within the period those calls were listed with.
+    windows = {(r.body["filter"]["fromDateTime"], r.body["filter"]["toDateTime"]) for r in extensive}
+    transcript_requests = [r for r in log if r.path == "/v2/calls/transcript"]
+    assert transcript_requests
+    for request in transcript_requests:
+        assert 0 < len(request.body["filter"]["callIds"]) <= 100
+        assert (request.body["filter"]["fromDateTime"], request.body["filter"]["toDateTime"]) in windows
+        assert "cursor" not in request.query
 
 
 def test_second_run_reads_only_the_look_back_and_catches_late_calls(sandbox, backfill):

@@ -11,6 +11,7 @@ import collections
 import logging
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from functools import cached_property
 from itertools import chain
 
@@ -27,6 +28,7 @@ from tap_calls.client import (
     Window,
     WindowedStream,
     iso,
+    parse_datetime,
     response_json,
 )
 from tap_calls.keys import snake, snake_keys
@@ -566,14 +568,15 @@ class TranscriptsStream(CallChildStream):
 
     def prepare_request_payload(self, context: Context | None, next_page_token: str | None) -> dict:
         assert context is not None
-        # Gong returns the transcripts of these ids "that took place during the time period": the
-        # period the calls were listed with holds every one of them.
-        window = self.batches.windows[context["call_batch"]]
+        # Gong returns the transcripts of these ids "that took place during the time period": the period
+        # the calls were listed with, widened to their `started` in case Gong filed any by scheduled time.
+        window, calls = self.batches.windows[context["call_batch"]], self.batch(context)
+        started = [parse_datetime(call["started"]) for call in calls if call["started"]]
         body: dict[str, t.Any] = {
             "filter": {
-                "fromDateTime": iso(window.start),
-                "toDateTime": iso(window.end),
-                "callIds": [call["id"] for call in self.batch(context)],
+                "fromDateTime": iso(min([window.start, *started])),
+                "toDateTime": iso(max([window.end, *(s + timedelta(seconds=1) for s in started)])),
+                "callIds": [call["id"] for call in calls],
             }
         }
         if next_page_token:

@@ -195,7 +195,7 @@ def test_backfill_costs_about_two_requests_per_hundred_calls(sandbox, backfill):
 
 
 def test_requests_are_shaped_as_gong_documents(backfill):
-    _, log, config = backfill
+    run, log, config = backfill
     extensive = [r for r in log if r.path == "/v2/calls/extensive"]
     for request in extensive:
         assert "cursor" not in request.query
@@ -208,13 +208,22 @@ def test_requests_are_shaped_as_gong_documents(backfill):
     assert followups
     first = next(r for r in extensive if not r.body.get("cursor"))
     assert parse_datetime(first.body["filter"]["fromDateTime"]) == parse_datetime(config["start_date"])
-    # Transcripts: up to 100 call ids, within the period those calls were listed with.
-    windows = {(r.body["filter"]["fromDateTime"], r.body["filter"]["toDateTime"]) for r in extensive}
+    # Transcripts: up to 100 call ids, with a period that holds the window they were listed in and their
+    # `started` (Gong returns the transcripts of those ids "that took place during the time period").
+    started = {c["id"]: parse_datetime(c["started"]) for c in run.records["calls"]}
+    windows = [
+        (parse_datetime(r.body["filter"]["fromDateTime"]), parse_datetime(r.body["filter"]["toDateTime"]))
+        for r in extensive
+    ]
     transcript_requests = [r for r in log if r.path == "/v2/calls/transcript"]
     assert transcript_requests
     for request in transcript_requests:
-        assert 0 < len(request.body["filter"]["callIds"]) <= 100
-        assert (request.body["filter"]["fromDateTime"], request.body["filter"]["toDateTime"]) in windows
+        ids = request.body["filter"]["callIds"]
+        since = parse_datetime(request.body["filter"]["fromDateTime"])
+        until = parse_datetime(request.body["filter"]["toDateTime"])
+        assert 0 < len(ids) <= 100
+        assert any(since <= start and end <= until for start, end in windows)
+        assert all(since <= started[i] < until for i in ids)
         assert "cursor" not in request.query
 
 

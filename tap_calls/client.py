@@ -7,6 +7,7 @@ answers into records or into one-line errors, and the date windows whose complet
 from __future__ import annotations
 
 import email.utils
+import queue
 import random
 import threading
 import time
@@ -378,11 +379,12 @@ class WindowedStream(SourceStream):
     def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self.run_started_at = utc_now()
-        self.window_total: int | None = None
-        self._unsized: Window | None = None
+        # A window's first-page sizing belongs to the thread paging it (windows may be read ahead).
+        self._paging = threading.local()
         # The newest replication value emitted (instant, value as the API wrote it).
         self.newest: tuple[datetime, str] | None = None
         self.exact_bounds: Window | None = None
+        self.range_end: datetime | None = None
 
     def saw(self, value: str | None) -> None:
         """Note the replication value of an emitted record (children share their call's)."""
@@ -394,6 +396,23 @@ class WindowedStream(SourceStream):
     def records_in_window(self, response: requests.Response) -> int | None:
         """How many records the whole window holds, as the API's first page reports it."""
         return None
+
+    @property
+    def window_total(self) -> int | None:
+        """The record count the first page of the window being paged in this thread reported."""
+        return getattr(self._paging, "total", None)
+
+    @window_total.setter
+    def window_total(self, value: int | None) -> None:
+        self._paging.total = value
+
+    @property
+    def _unsized(self) -> Window | None:
+        return getattr(self._paging, "unsized", None)
+
+    @_unsized.setter
+    def _unsized(self, value: Window | None) -> None:
+        self._paging.unsized = value
 
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         # Decided on the first page, before the next page is requested: a window too crowded for
@@ -437,7 +456,8 @@ class WindowedStream(SourceStream):
         # The exact range, for a source that can trim its records to it. The API filters take whole
         # seconds: the end is rounded up, since flooring it would drop the last fraction of a second.
         self.exact_bounds = Window(start, end)
-        return Window(start, ceil_second(end))
+        self.range_end = ceil_second(end)
+        return Window(start, self.range_end)
 
     def commit(self, window: Window, *, write: bool = True) -> None:
         """Move the bookmarks of this stream and its selected children to the newest value emitted."""
@@ -521,3 +541,82 @@ class WindowedStream(SourceStream):
 
     def finish_window(self, window: Window) -> None:
         """Flush whatever the children still hold for the window (before the bookmark moves)."""
+
+
+class WindowReadAhead:
+    """One window's records, paged by a background thread into a bounded queue.
+
+    Gong's pages form a cursor chain, so one window is one request at a time however slow the API
+    is; reading the next window meanwhile is what keeps the rate cap used. Records still reach the
+    consumer window by window, in order, so bookmarks move exactly as without it. The first page
+    settles the window's bounds (it may be narrowed) and its size; errors surface in the consumer.
+    """
+
+    _END = object()
+
+    def __init__(
+        self,
+        stream: WindowedStream,
+        window: Window,
+        fetch: Callable[[Window], Iterator[dict]],
+        ahead: int,
+    ) -> None:
+        self.requested = window
+        self.window = window
+        self.total = 0
+        self._stream = stream
+        self._fetch = fetch
+        self._queue: queue.Queue[t.Any] = queue.Queue(maxsize=ahead)
+        self._sized = threading.Event()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"{stream.name}-window", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                self._stream.size_window(self.window)
+                try:
+                    for record in self._fetch(self.window):
+                        self._settle()
+                        if not self._put(record):
+                            return
+                    break
+                except WindowTooLarge as narrower:
+                    self.window = Window(self.window.start, narrower.end)
+            self._settle()
+            self._put(self._END)
+        except BaseException as exc:
+            self._sized.set()
+            self._put(exc)
+
+    def _settle(self) -> None:
+        if not self._sized.is_set():
+            self.total = self._stream.window_total or 0
+            self._sized.set()
+
+    def _put(self, item: t.Any) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def settled(self) -> Window:
+        """The window's final bounds, once its first page is in."""
+        self._sized.wait()
+        return self.window
+
+    def records(self) -> Iterator[dict]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def stop(self) -> None:
+        self._stopped.set()

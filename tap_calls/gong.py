@@ -11,7 +11,7 @@ import collections
 import logging
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 from itertools import chain
 
@@ -27,6 +27,8 @@ from tap_calls.client import (
     TapCallsError,
     Window,
     WindowedStream,
+    WindowReadAhead,
+    WindowTooLarge,
     iso,
     parse_datetime,
     response_json,
@@ -42,6 +44,11 @@ if t.TYPE_CHECKING:
 # Gong pages are fixed at 100 records; the same number is the safe batch of call ids per request.
 PAGE_SIZE = 100
 MAX_CURSOR_RESTARTS = 3
+# Calls of the next window paged ahead while the current one is emitted (ten pages; bounded memory).
+READ_AHEAD_CALLS = 10 * PAGE_SIZE
+# Batches whose transcripts are being fetched while later calls are emitted: with a slow API, one at a
+# time would leave the cap idle once the calls pages are done.
+TRANSCRIPT_BATCHES_IN_FLIGHT = 3
 
 _any = th.AnyType
 _str = th.StringType
@@ -375,6 +382,7 @@ class CallsStream(GongStream, WindowedStream):
         self._unsynced: collections.deque[int] = collections.deque()
         self._batch_number = 0
         self._window: Window | None = None
+        self._read_ahead: dict[datetime, WindowReadAhead] = {}
 
     def content_selector(self) -> dict:
         flags = [
@@ -420,13 +428,28 @@ class CallsStream(GongStream, WindowedStream):
             return 0
         return int(response_json(response).get("records", {}).get("totalRecords") or 0)
 
-    def read_window(self, window: Window) -> t.Generator[dict, None, int]:
-        self._window = window
+    def fetch_window(self, window: Window) -> t.Iterator[dict]:
         context = {"from": iso(window.start), "to": iso(window.end)}
-        self.size_window(window)
-        count = 0
-        for call in self.request_records_resuming(context, key=lambda call: call["metaData"]["id"]):
-            count += 1
+        return self.request_records_resuming(context, key=lambda call: call["metaData"]["id"])
+
+    def read_window(self, window: Window) -> t.Generator[dict, None, int]:
+        ahead = self._read_ahead.pop(window.start, None)
+        if ahead is not None and window not in (ahead.requested, ahead.window):
+            ahead.stop()
+            ahead = None
+        if ahead is None:
+            ahead = WindowReadAhead(self, window, self.fetch_window, READ_AHEAD_CALLS)
+        settled = ahead.settled()
+        if settled != window:  # its first page narrowed it: the window loop takes the narrower one
+            self._read_ahead[window.start] = ahead
+            raise WindowTooLarge(settled.end, ahead.total)
+        self._window = window
+        if self.range_end is not None and window.end < self.range_end and not self.ABORT_AT_RECORD_COUNT:
+            following = self.next_window(window, ahead.total, self.range_end)
+            self._read_ahead[following.start] = WindowReadAhead(
+                self, following, self.fetch_window, READ_AHEAD_CALLS
+            )
+        for call in ahead.records():
             record = self.to_record(call)
             if record["is_private"] and not self.config.get("include_private_calls"):
                 continue
@@ -437,8 +460,9 @@ class CallsStream(GongStream, WindowedStream):
             )
             yield record
             if len(self._pending) >= self._batch_size:
-                self._flush_children(keep=0 if self.ABORT_AT_RECORD_COUNT else 1)
-        return count
+                self._flush_children(keep=0 if self.ABORT_AT_RECORD_COUNT else TRANSCRIPT_BATCHES_IN_FLIGHT)
+        # The window loop sizes the next window from this; the read-ahead used the same figure.
+        return ahead.total
 
     def finish_window(self, window: Window) -> None:
         self._flush_children(keep=0)
@@ -448,7 +472,7 @@ class CallsStream(GongStream, WindowedStream):
 
         The SDK syncs children per record; one sync per batch of 100 calls is what keeps transcripts at
         one request per 100 calls. A new batch's transcripts are requested at once, in the background,
-        and its children synced one batch later, so that request overlaps the next page of calls.
+        and its children synced `keep` batches later, so those requests overlap the next pages of calls.
         """
         if self._pending:
             self._batch_number += 1
@@ -479,6 +503,9 @@ class CallsStream(GongStream, WindowedStream):
         try:
             yield from super().get_records(context)
         finally:
+            for ahead in self._read_ahead.values():
+                ahead.stop()
+            self._read_ahead.clear()
             if self._transcripts is not None:
                 self._transcripts.stop_prefetching()
 
@@ -557,7 +584,7 @@ class TranscriptsStream(CallChildStream):
     def prefetch(self, batch_number: int) -> None:
         """Request this batch's transcripts now; `get_records` takes them when the batch is synced."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="transcripts")
+            self._pool = ThreadPoolExecutor(TRANSCRIPT_BATCHES_IN_FLIGHT, thread_name_prefix="transcripts")
         self._prefetched[batch_number] = self._pool.submit(lambda: list(self.fetch(batch_number)))
 
     def stop_prefetching(self) -> None:

@@ -44,8 +44,8 @@ if t.TYPE_CHECKING:
 # Gong pages are fixed at 100 records; the same number is the safe batch of call ids per request.
 PAGE_SIZE = 100
 MAX_CURSOR_RESTARTS = 3
-# Calls of the next window paged ahead while the current one is emitted (ten pages; bounded memory).
-READ_AHEAD_CALLS = 10 * PAGE_SIZE
+# Calls of the next window paged ahead while the current one is emitted (three pages; bounded memory).
+READ_AHEAD_CALLS = 3 * PAGE_SIZE
 # Batches whose transcripts are being fetched while later calls are emitted: with a slow API, one at a
 # time would leave the cap idle once the calls pages are done.
 TRANSCRIPT_BATCHES_IN_FLIGHT = 3

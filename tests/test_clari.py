@@ -262,3 +262,36 @@ def test_a_page_too_large_for_clari_is_asked_for_again_smaller():
         listing = requests_to(sb, "/calls")
         assert {int(r.query["limit"][0]) for r in listing if r.status == 502} >= {50}
         assert {int(r.query["limit"][0]) for r in listing if r.status == 200} <= {12, 6}
+
+
+def test_the_range_starts_at_start_date_not_a_second_before():
+    """The first window reaches back a second (strict, whole-second filters); records before start_date are
+    trimmed, and a call modified exactly at start_date is kept."""
+    with Sandbox(seed=16, gong_calls=0, clari_calls=30, clari_span_days=10) as sb:
+        start = sb.now - timedelta(days=5)
+        early = sb.clari.add_calls(
+            1, start - timedelta(milliseconds=500), start - timedelta(milliseconds=499)
+        )
+        exact = sb.clari.add_calls(1, start, start + timedelta(milliseconds=1))
+        run = run_tap(clari(sb, start_date=start.isoformat()))
+        ids = set(run.ids("clari_calls"))
+        assert early[0]["id"] not in ids
+        assert parse_datetime(exact[0]["last_modified_time"]) == start
+        assert ids == {c["id"] for c in sb.clari.expected_calls(start - timedelta(microseconds=1))}
+
+
+def test_numeric_ids_become_strings():
+    """Clari's spec types CRM ids and deal_value as strings; a number sent in their place keeps its digits."""
+    from tap_calls.clari import _ids_as_strings
+
+    record = {
+        "source_id": 42,
+        "deal_value": 12000.5,
+        "crm_info": {"deal_id": 123456789, "account_id": "A-1", "contact_ids": [111, "222", True]},
+    }
+    _ids_as_strings(record)
+    assert record == {
+        "source_id": "42",
+        "deal_value": "12000.5",
+        "crm_info": {"deal_id": "123456789", "account_id": "A-1", "contact_ids": ["111", "222", True]},
+    }

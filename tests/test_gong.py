@@ -457,3 +457,17 @@ def test_the_next_window_is_paged_while_the_current_one_is_emitted(monkeypatch):
                     marks.append(parse_datetime(mark))
         assert len(set(marks)) > 3
         assert marks == sorted(marks)
+
+
+def test_a_fractional_end_date_keeps_the_calls_of_its_last_second():
+    """Gong's filters take whole seconds: the exclusive end is rounded up, never down past a call."""
+    with Sandbox(seed=17, gong_calls=20, gong_span_days=10) as sb:
+        second = sb.now - timedelta(days=2)
+        call = sb.gong.add_calls(1, second, second + timedelta(seconds=1), is_private=False)[0]
+        assert call.started == second
+        config = gong(
+            sb,
+            start_date=(second - timedelta(hours=1)).isoformat(),
+            end_date=(second + timedelta(milliseconds=500)).isoformat(),
+        )
+        assert call.id in run_tap(config).ids("calls")

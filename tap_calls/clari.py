@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -255,18 +255,23 @@ class Listing:
     def halves(self, now: datetime) -> tuple[Listing, Listing] | None:
         """Two listings that together hold this one's calls and each fewer; None when it cannot shrink."""
         gt, lt = self.modified_gt, self.modified_lt
-        if lt - gt > 3 * BOUNDARY_OVERLAP:
-            middle = gt + timedelta(seconds=(lt - gt).total_seconds() // 2)
-            return Listing(gt, middle, self.time_gt, self.time_lt), Listing(
-                middle - BOUNDARY_OVERLAP, lt, self.time_gt, self.time_lt
-            )
+        if middle := _middle(gt, lt):
+            return replace(self, modified_lt=middle), replace(self, modified_gt=middle - BOUNDARY_OVERLAP)
         # Calls modified within the same few seconds (a bulk update): split on call time instead.
         low = self.time_gt or CALL_TIME_FLOOR
         high = self.time_lt or now + CALL_TIME_CEILING_AHEAD
-        if high - low > 3 * BOUNDARY_OVERLAP:
-            middle = low + timedelta(seconds=(high - low).total_seconds() // 2)
-            return Listing(gt, lt, low, middle), Listing(gt, lt, middle - BOUNDARY_OVERLAP, high)
+        if middle := _middle(low, high):
+            return replace(self, time_gt=low, time_lt=middle), replace(
+                self, time_gt=middle - BOUNDARY_OVERLAP, time_lt=high
+            )
         return None
+
+
+def _middle(low: datetime, high: datetime) -> datetime | None:
+    """A whole-second split point, if both halves (each overlapping the other by a second) are smaller."""
+    if high - low <= 3 * BOUNDARY_OVERLAP:
+        return None
+    return low + timedelta(seconds=(high - low).total_seconds() // 2)
 
 
 class ClariCallsStream(WindowedStream):

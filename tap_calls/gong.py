@@ -322,12 +322,7 @@ class GongStream(SourceStream):
             try:
                 return list(self.request_records(context))
             except CursorExpired:
-                self.logger.warning(
-                    "Gong %s: cursor expired, reading %s again from the first page", self.path, context
-                )
-                if attempt == MAX_CURSOR_RESTARTS:
-                    msg = f"Gong {self.path}: the cursor expired {attempt + 1} times in a row on {context}"
-                    raise TapCallsError(msg) from None
+                self._restart_after_expiry(attempt, context)
         return []
 
     def request_records_resuming(self, context: Context, key: Callable[[dict], str]) -> Iterator[dict]:
@@ -343,27 +338,24 @@ class GongStream(SourceStream):
                         yield record
                 return
             except CursorExpired:
-                self.logger.warning(
-                    "Gong %s: cursor expired, reading %s again from the first page (%d records kept)",
-                    self.path,
-                    context,
-                    len(seen),
-                )
-                if attempt == MAX_CURSOR_RESTARTS:
-                    msg = f"Gong {self.path}: the cursor expired {attempt + 1} times in a row on {context}"
-                    raise TapCallsError(msg) from None
-        return
+                self._restart_after_expiry(attempt, context)
+
+    def _restart_after_expiry(self, attempt: int, context: Context) -> None:
+        if attempt == MAX_CURSOR_RESTARTS:
+            msg = f"Gong {self.path}: the cursor expired {attempt + 1} times in a row on {context}"
+            raise TapCallsError(msg) from None
+        self.logger.warning(
+            "Gong %s: cursor expired, reading %s again from the first page", self.path, context
+        )
 
 
-class CallBatches(dict):
-    """Calls emitted by `calls`, keyed by batch number, for the child streams to read.
+class CallBatch(t.NamedTuple):
+    calls: list[dict]
+    window: Window  # the date filter the calls were listed with (a batch never spans windows)
 
-    `windows` holds the date filter each batch's calls were listed with (a batch never spans windows).
-    """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.windows: dict[int, Window] = {}
+class CallBatches(dict[int, CallBatch]):
+    """Calls emitted by `calls`, keyed by batch number, for the child streams to read."""
 
 
 class CallsStream(GongStream, WindowedStream):
@@ -476,8 +468,8 @@ class CallsStream(GongStream, WindowedStream):
         """
         if self._pending:
             self._batch_number += 1
-            self.batches[self._batch_number] = self._pending
-            self.batches.windows[self._batch_number] = self._window
+            assert self._window is not None
+            self.batches[self._batch_number] = CallBatch(self._pending, self._window)
             self._pending = []
             self._unsynced.append(self._batch_number)
             if (transcripts := self._transcripts) is not None:
@@ -488,7 +480,6 @@ class CallsStream(GongStream, WindowedStream):
                 self._sync_children({"call_batch": number})
             finally:
                 del self.batches[number]
-                del self.batches.windows[number]
 
     @property
     def _batch_size(self) -> int:
@@ -549,7 +540,7 @@ class CallChildStream(GongStream):
 
     def batch(self, context: Context | None) -> list[dict]:
         assert context is not None
-        return self.batches[context["call_batch"]]
+        return self.batches[context["call_batch"]].calls
 
 
 class PartiesStream(CallChildStream):
@@ -597,7 +588,7 @@ class TranscriptsStream(CallChildStream):
         assert context is not None
         # Gong returns the transcripts of these ids "that took place during the time period": the period
         # the calls were listed with, widened to their `started` in case Gong filed any by scheduled time.
-        window, calls = self.batches.windows[context["call_batch"]], self.batch(context)
+        calls, window = self.batches[context["call_batch"]]
         started = [parse_datetime(call["started"]) for call in calls if call["started"]]
         body: dict[str, t.Any] = {
             "filter": {

@@ -26,7 +26,7 @@ def parse_datetime(value: str) -> pendulum.DateTime:
     parsed = pendulum.parse(value, tz=UTC)
     if not isinstance(parsed, pendulum.DateTime):
         msg = f"{value!r} is not a date-time"
-        raise ValueError(msg)  # noqa: TRY004 - callers expect ValueError for any bad input
+        raise ValueError(msg)
     return parsed
 
 

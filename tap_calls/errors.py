@@ -19,7 +19,7 @@ class RetryWaitTooLong(TapCallsError):
     """The API asked to wait longer than `max_retry_wait_seconds` (Gong's spent daily quota, say)."""
 
 
-class StopSource(Exception):  # noqa: N818 - a signal, not a failure
+class StopSource(Exception):
     """Ends every stream of one source for this run, with one WARNING, exit 0 (see `RequestBudgetSpent`)."""
 
 
@@ -27,7 +27,7 @@ class RequestBudgetSpent(StopSource):
     """`max_requests_per_run` requests went to this source: the run stops it like a quota stop."""
 
 
-class ScopeMissing(Exception):  # noqa: N818 - a signal handled per stream
+class ScopeMissing(Exception):
     """Gong refused one endpoint for a missing OAuth scope; only the streams reading it are skipped.
 
     Source: reference/more_endpoints.md §0.2 (401 "You don't have permission to use 'api:…' in your app.").
@@ -40,5 +40,5 @@ class ScopeMissing(Exception):  # noqa: N818 - a signal handled per stream
         self.detail = detail
 
 
-class CursorExpired(Exception):  # noqa: N818 - a signal handled by the paging loop
+class CursorExpired(Exception):
     """Gong's 400 "cursor has expired": the chain is read again from its first page."""

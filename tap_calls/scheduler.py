@@ -6,7 +6,7 @@ request layer); the scheduler decides *when*:
 - `RateLimiter` spaces the sends of the whole source evenly under its cap, pauses every thread after a 429,
   and counts requests against the vendor's quota and `max_requests_per_run`.
 - `Scheduler` keeps as many tasks in flight as the cap and the observed latency call for (Little's law:
-  in flight ≈ rate × latency, bounded), so the cap stays busy however slowly the API answers, and never
+  in flight ≈ rate x latency, bounded), so the cap stays busy however slowly the API answers, and never
   more, so memory and a 429 pause stay small.
 - `TaskGroup` is how a stream uses it: submit tasks (more as results come in: the next page of a cursor
   chain, a batch's transcripts), and take results in completion order on the stream's own thread, which
@@ -89,7 +89,7 @@ class RateLimiter:
 
 
 class Scheduler:
-    """The tasks in flight for one source: as many as `rate × latency` calls for, between 1 and `max_in_flight`.
+    """The tasks in flight for one source: as many as `rate x latency` calls for, between 1 and `max_in_flight`.
 
     Latency is a moving average of the request durations the request layer reports (`observe`). Tasks
     beyond the target wait in their group's queue, not in a thread, so a burst of submissions costs no
@@ -120,7 +120,7 @@ class Scheduler:
         self._dispatch()
 
     def in_flight_target(self) -> int:
-        """How many tasks may run at once now: ⌈rate × latency × headroom⌉ + 1, within [1, max_in_flight].
+        """How many tasks may run at once now: ⌈rate x latency x headroom⌉ + 1, within [1, max_in_flight].
 
         Before any latency is known, 2: one request in flight and the next one ready.
         """
@@ -259,10 +259,10 @@ class TaskGroup(t.Generic[K]):
 
     def submit(self, key: K, fn: Callable[..., t.Any], *args: t.Any) -> None:
         """Run `fn(*args)` when the scheduler has room; its result comes back with `key`."""
-        with self.scheduler._lock:  # noqa: SLF001 - the scheduler and its groups are one unit
+        with self.scheduler._lock:
             self.queued.append(_Task(self, key, fn, args))
             self.outstanding += 1
-        self.scheduler._dispatch()  # noqa: SLF001
+        self.scheduler._dispatch()
 
     def next_result(self) -> tuple[K, t.Any]:
         """Block until a task of this group finishes; return its key and result.
@@ -296,8 +296,8 @@ class TaskGroup(t.Generic[K]):
         if self.cancelled:
             return
         self.cancelled = True
-        with self.scheduler._lock:  # noqa: SLF001
+        with self.scheduler._lock:
             dropped = len(self.queued)
             self.queued.clear()
             self.outstanding -= dropped
-        self.scheduler._forget(self)  # noqa: SLF001
+        self.scheduler._forget(self)

@@ -1542,7 +1542,9 @@ class ClariData:
         if joins:
             for u in users[:1]:
                 if tw.random() < 0.3:  # the rep, as the meeting saw them
-                    joined.append({"name": f"{u['userEmail'].split('@')[0]} (Zoom)", "personId": u["personId"]})
+                    joined.append(
+                        {"name": f"{u['userEmail'].split('@')[0]} (Zoom)", "personId": u["personId"]}
+                    )
             for p in joined:
                 if "email" in p and tw.random() < 0.3:  # the invitee joined under a shorter name
                     p["name"] = p["name"].split(" ")[0]
@@ -1616,7 +1618,9 @@ class ClariData:
                 joined.append({"name": rng.choice(FIRST_NAMES), "personId": pid})
         return users, externals, joined
 
-    def _twist_lines(self, call: ClariCall, lines: list[dict], roster: dict[int, dict], joined_only: list[int]) -> None:
+    def _twist_lines(
+        self, call: ClariCall, lines: list[dict], roster: dict[int, dict], joined_only: list[int]
+    ) -> None:
         """Some lines spoken by guests who only joined, some by an id on no list; ``personId`` as a number or a
         string (per call, or per line). Own random stream: texts and times stay as they were."""
         tw = self._rng(call, "speaker-lines")

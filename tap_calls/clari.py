@@ -8,6 +8,7 @@ threads that the source's rate limiter keeps at `clari_requests_per_second` in t
 from __future__ import annotations
 
 import collections
+import threading
 import typing as t
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -20,8 +21,17 @@ from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_calls.client import Window, WindowedStream, iso, parse_datetime, response_json
+from tap_calls.client import (
+    RetryWaitTooLong,
+    TapCallsError,
+    Window,
+    WindowedStream,
+    iso,
+    parse_datetime,
+    response_json,
+)
 from tap_calls.keys import snake_keys
+from tap_calls.speakers import CLARI_SPEAKER_FIELDS, add_clari_speakers, clari_user_names
 
 if t.TYPE_CHECKING:
     from singer_sdk import Tap
@@ -151,6 +161,8 @@ CLARI_CALL_SCHEMA = th.PropertiesList(
                 th.Property("end", _num),
                 th.Property("person_id", _loose_id),
                 th.Property("annotations", th.ArrayType(th.ObjectType())),
+                # Who said what (issue 13): resolved from person_id (tap_calls/speakers.py).
+                *(th.Property(name, _str) for name in CLARI_SPEAKER_FIELDS),
             )
         ),
     ),
@@ -296,6 +308,9 @@ class ClariCallsStream(WindowedStream):
         self.calls_not_found = 0
         self.calls_unlisted = 0
         self.page_size = PAGE_SIZE
+        self._user_names_lock = threading.Lock()
+        self._user_names_read = False
+        self._user_names: dict[str, str] | None = None
 
     @cached_property
     def _send_details(self) -> t.Callable[..., requests.Response]:
@@ -427,6 +442,32 @@ class ClariCallsStream(WindowedStream):
             return None
         return response_json(response).get("call") or {}
 
+    # TODO(lead): share with clari_users: one GET /users per run for both streams (issue 13 needs the names).
+    def user_names(self) -> dict[str, str] | None:
+        """Copilot user names by user id, from one `GET /users` per run (memoised); None if it failed.
+
+        A failure (after the usual retries) costs one WARNING and leaves internal speakers' names null; only
+        a Retry-After beyond `max_retry_wait_seconds` still ends the run, as it does for any request.
+        """
+        with self._user_names_lock:
+            if not self._user_names_read:
+                self._user_names_read = True
+                request = self.build_prepared_request(
+                    method="GET", url=self.url_base + "/users", headers=self.http_headers
+                )
+                try:
+                    body = response_json(self._send_details(request, None))
+                    self._user_names = clari_user_names(body.get("users") if isinstance(body, dict) else None)
+                except RetryWaitTooLong:
+                    raise
+                except (TapCallsError, requests.RequestException, ValueError) as exc:
+                    self.logger.warning(
+                        "clari_calls: GET /users failed (%s); transcript speakers who are Copilot users "
+                        "keep a null speaker_name in this run",
+                        exc,
+                    )
+            return self._user_names
+
     def _emit(self, listed: dict, details: Future) -> t.Iterator[dict]:
         found = details.result()
         if found is None:
@@ -447,6 +488,10 @@ class ClariCallsStream(WindowedStream):
         bounds = self.exact_bounds
         if modified and bounds is not None and not bounds.start <= parse_datetime(modified) < bounds.end:
             return
+        # Who said what (issue 13): the names of internal speakers need GET /users, read once per run.
+        if record.get("transcript"):
+            names = self.user_names() if record.get("users") else None
+            record["transcript"] = add_clari_speakers(record, names)
         self._emitted.add(record["id"])
         self.saw(modified)
         yield record

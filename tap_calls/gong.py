@@ -34,6 +34,7 @@ from tap_calls.client import (
     response_json,
 )
 from tap_calls.keys import snake, snake_keys
+from tap_calls.speakers import GONG_SPEAKER_FIELDS, add_gong_speakers
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -228,6 +229,8 @@ TRANSCRIPT_SCHEMA = th.PropertiesList(
             th.ObjectType(
                 th.Property("speaker_id", _str),
                 th.Property("topic", _str),
+                # Who said what (issue 13): from the call's party with this speaker_id (tap_calls/speakers.py).
+                *(th.Property(name, _str) for name in GONG_SPEAKER_FIELDS),
                 th.Property(
                     "sentences",
                     th.ArrayType(
@@ -609,6 +612,8 @@ class TranscriptsStream(CallChildStream):
     def fetch(self, batch_number: int) -> t.Iterator[dict]:
         context = {"call_batch": batch_number}
         started = {call["id"]: call["started"] for call in self.batch(context)}
+        # Who said what (issue 13): the batch's own parties, no extra request.
+        parties = {call["id"]: call.get("parties") for call in self.batch(context)}
         # Nothing promises one entry per call: a long transcript may come in parts, and a page may repeat
         # an entry. Parts are joined in time order; a repeated entry counts once.
         parts: dict[str, list[list]] = {}
@@ -625,14 +630,17 @@ class TranscriptsStream(CallChildStream):
             yield {
                 "call_id": call_id,
                 "call_started": started[call_id],
-                "transcript": [
-                    {
-                        "speaker_id": monologue.get("speakerId"),
-                        "topic": monologue.get("topic"),
-                        "sentences": monologue.get("sentences"),
-                    }
-                    for monologue in monologues
-                ],
+                "transcript": add_gong_speakers(  # issue 13
+                    [
+                        {
+                            "speaker_id": monologue.get("speakerId"),
+                            "topic": monologue.get("topic"),
+                            "sentences": monologue.get("sentences"),
+                        }
+                        for monologue in monologues
+                    ],
+                    parties[call_id],
+                ),
             }
 
 

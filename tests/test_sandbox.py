@@ -306,7 +306,9 @@ def test_transcripts(http, sb):
     call = next(c for c in sb.gong.calls if c.id == call_id)
     if not call.imported:  # every monologue is a party's, except those the ground truth says match nobody
         truth = sb.gong.expected_speakers(call_id)
-        spoken = {m["speakerId"] for m, who in zip(got[call_id], truth, strict=True) if who["speaker_party_id"]}
+        spoken = {
+            m["speakerId"] for m, who in zip(got[call_id], truth, strict=True) if who["speaker_party_id"]
+        }
         assert spoken <= speakers
     no_transcript = next(c for c in sb.gong.calls if not c.has_transcript)
     assert sb.gong.transcript(no_transcript.id) is None

@@ -140,6 +140,7 @@ def test_every_clari_line_resolves_across_the_three_lists(sandbox, run):
                     if known
                     else f"internal, joined name={bool(expected['speaker_name'])}"
                 ] += 1
+                seen["internal, also joined"] += known and pid in joined
             elif expected["speaker_affiliation"] == "External":
                 seen["external, only joined" if pid not in listed else "external, invited"] += 1
                 seen["external, also joined"] += pid in joined and pid in listed
@@ -151,6 +152,7 @@ def test_every_clari_line_resolves_across_the_three_lists(sandbox, run):
         "internal, /users name",
         "internal, joined name=True",
         "internal, joined name=False",
+        "internal, also joined",
         "external, invited",
         "external, also joined",
         "external, only joined",

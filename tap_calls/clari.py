@@ -22,10 +22,11 @@ from typing_extensions import override
 
 from tap_calls.client import SourceStream, response_json
 from tap_calls.dates import iso, parse_datetime, utc_now
-from tap_calls.errors import TapCallsError
+from tap_calls.errors import RetryWaitTooLong, TapCallsError
 from tap_calls.keys import as_id, snake_keys
 from tap_calls.paging import MAX_SKIP, SkipPaginator
 from tap_calls.schemas.clari import CLARI_CALL_SCHEMA, CLARI_FIELDS
+from tap_calls.speakers import add_clari_speakers, clari_user_names
 from tap_calls.windows import EmittedSummary, ReadPlan, Watermark, Window, plan_read
 
 if t.TYPE_CHECKING:
@@ -197,6 +198,8 @@ class ClariCallsStream(ClariStream):
         self.calls_not_found = 0
         self.calls_unlisted = 0
         self.calls_unchanged = 0
+        self._user_names: dict[str, str] | None = None
+        self._user_names_read = False
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
@@ -236,6 +239,30 @@ class ClariCallsStream(ClariStream):
         if self.is_empty_result(response):
             return None
         return response_json(response).get("call") or {}
+
+    def user_names(self) -> dict[str, str] | None:
+        """Copilot user names by user id, from one GET /users per run (memoised); None if it failed.
+
+        A failure (after the usual retries) costs one WARNING and leaves internal speakers' names null; a
+        Retry-After beyond `max_retry_wait_seconds` still ends the run, as for any request.
+        """
+        if not self._user_names_read:
+            self._user_names_read = True
+            request = self.build_prepared_request(
+                method="GET", url=self.url_base + "/users", headers=self.http_headers
+            )
+            try:
+                body = response_json(self.sender(request, None))
+                self._user_names = clari_user_names(body.get("users") if isinstance(body, dict) else None)
+            except RetryWaitTooLong:
+                raise
+            except (TapCallsError, requests.RequestException, ValueError) as exc:
+                self.logger.warning(
+                    "clari_calls: GET /users failed (%s); transcript speakers who are Copilot users keep a null "
+                    "speaker_name in this run",
+                    exc,
+                )
+        return self._user_names
 
     def plan(self) -> ReadPlan:
         """This run's range of modification times (windows.plan_read)."""
@@ -443,6 +470,9 @@ class _ClariRun:
             )
         else:
             record = clari_call_record(call, found)
+            if record.get("transcript"):  # who said what: internal speakers' names need GET /users
+                names = self.stream.user_names() if record.get("users") else None
+                record["transcript"] = add_clari_speakers(record, names)
             modified = record.get("last_modified_time")
             if isinstance(modified, str):
                 stamp = parse_datetime(modified)

@@ -37,6 +37,7 @@ from tap_calls.schemas.gong import (
     USER_FIELDS,
     USER_SCHEMA,
 )
+from tap_calls.speakers import add_gong_speakers
 from tap_calls.windows import EmittedSummary, ReadPlan, Watermark, Window, plan_read
 
 if t.TYPE_CHECKING:
@@ -639,30 +640,19 @@ def party_record(call: dict, party: dict) -> dict:
     return record
 
 
-SPEAKER_FIELDS = {
-    "speaker_name": "name",
-    "speaker_email_address": "email_address",
-    "speaker_title": "title",
-    "speaker_affiliation": "affiliation",
-    "speaker_user_id": "user_id",
-    "speaker_party_id": "id",
-}
-
-
 def transcript_record(call: dict, entries: list[list[dict]]) -> dict:
-    """A `transcripts` record from the entries Gong returned for one call (joined in time order), each
-    monologue with the fields of the call's party that has its `speakerId` (all null when none has)."""
+    """A `transcripts` record from the entries Gong returned for one call (joined in time order); each
+    monologue also says who spoke, from the call's own parties (speakers.add_gong_speakers)."""
     monologues = entries[0] if len(entries) == 1 else sorted(chain(*entries), key=_monologue_start)
-    parties = {str(p["speaker_id"]): p for p in call.get("parties") or () if p.get("speaker_id") is not None}
-    transcript = []
-    for monologue in monologues:
-        speaker_id = monologue.get("speakerId")
-        party = parties.get(str(speaker_id)) if speaker_id is not None else None
-        item = {"speaker_id": as_id(speaker_id), "topic": monologue.get("topic")}
-        item.update({name: (party or {}).get(key) for name, key in SPEAKER_FIELDS.items()})
-        item["sentences"] = monologue.get("sentences")
-        transcript.append(item)
-    return {"call_id": call["id"], "call_started": call["started"], "transcript": transcript}
+    transcript = [
+        {"speaker_id": as_id(m.get("speakerId")), "topic": m.get("topic"), "sentences": m.get("sentences")}
+        for m in monologues
+    ]
+    return {
+        "call_id": call["id"],
+        "call_started": call["started"],
+        "transcript": add_gong_speakers(transcript, call.get("parties")),
+    }
 
 
 def _monologue_start(monologue: dict) -> float:

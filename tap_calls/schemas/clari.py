@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
+from tap_calls.speakers import CLARI_SPEAKER_FIELDS
+
 _str = th.StringType
 _num = th.NumberType
 _int = th.IntegerType
@@ -110,11 +112,8 @@ CLARI_CALL_SCHEMA = th.PropertiesList(
                 th.Property("end", _num),
                 th.Property("person_id", _loose_id),
                 th.Property("annotations", th.ArrayType(th.ObjectType())),
-                # Who spoke, resolved from person_id (null when nothing matches).
-                th.Property("speaker_name", _str),
-                th.Property("speaker_email", _str),
-                th.Property("speaker_user_id", _str),
-                th.Property("speaker_affiliation", _str),
+                # Who spoke, resolved from person_id (tap_calls/speakers.py).
+                *(th.Property(name, _str) for name in CLARI_SPEAKER_FIELDS),
             )
         ),
     ),

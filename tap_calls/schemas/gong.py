@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
+from tap_calls.speakers import GONG_SPEAKER_FIELDS
+
 _any = th.AnyType
 _str = th.StringType
 _num = th.NumberType
@@ -186,13 +188,8 @@ TRANSCRIPT_SCHEMA = th.PropertiesList(
             th.ObjectType(
                 th.Property("speaker_id", _str),
                 th.Property("topic", _str),
-                # Who spoke: the fields of the call's party with this speaker_id (null when none matches).
-                th.Property("speaker_name", _str),
-                th.Property("speaker_email_address", _str),
-                th.Property("speaker_title", _str),
-                th.Property("speaker_affiliation", _str),
-                th.Property("speaker_user_id", _str),
-                th.Property("speaker_party_id", _str),
+                # Who spoke: the fields of the call's party with this speaker_id (tap_calls/speakers.py).
+                *(th.Property(name, _str) for name in GONG_SPEAKER_FIELDS),
                 th.Property(
                     "sentences",
                     th.ArrayType(

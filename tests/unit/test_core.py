@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -133,7 +134,7 @@ def test_window_split_keeps_exact_ends_and_whole_second_cuts():
     window = Window(hours(0) + timedelta(microseconds=250), hours(1) + timedelta(microseconds=500))
     parts = window.split(7)
     assert parts[0].start == window.start and parts[-1].end == window.end
-    assert all(a.end == b.start for a, b in zip(parts, parts[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(parts))
     assert all(p.start.microsecond == 0 for p in parts[1:])
     assert Window(hours(0), hours(0) + timedelta(seconds=3)).split(10) == Window(
         hours(0), hours(0) + timedelta(seconds=3)

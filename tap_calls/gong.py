@@ -125,7 +125,7 @@ class GongStream(SourceStream):
             return True
         return False
 
-    def fetch_all(self, context: Context | None) -> list[dict]:
+    def fetch_all(self, context: Context | None) -> list[dict[str, t.Any]]:
         """Every record of one paged request; when its cursor expires, all of it again from page 1."""
         return list(
             restart_on_expiry(
@@ -153,10 +153,10 @@ class _WindowProgress:
 class CallBatch:
     """Calls whose children (parties, transcripts) are synced together, and the windows they belong to."""
 
-    calls: list[dict]
+    calls: list[dict[str, t.Any]]
     windows: collections.Counter[Window]
-    wanted: list[dict] = field(default_factory=list)  # the calls whose transcripts are requested
-    transcripts: list[dict] = field(default_factory=list)
+    wanted: list[dict[str, t.Any]] = field(default_factory=list)  # the calls whose transcripts are requested
+    transcripts: list[dict[str, t.Any]] = field(default_factory=list)
 
 
 class CallBatches(dict[int, CallBatch]):
@@ -201,7 +201,7 @@ class CallsStream(GongStream):
         """This stream and the children whose bookmarks its windows move."""
         return [self, *t.cast("list[SourceStream]", self.child_streams)]
 
-    def content_selector(self) -> dict:
+    def content_selector(self) -> dict[str, t.Any]:
         """Everything `calls` carries (gong_api.md §3.3), media URLs only with `include_media_urls`."""
         flags = [
             "structure",
@@ -232,7 +232,9 @@ class CallsStream(GongStream):
         }
 
     @override
-    def prepare_request_payload(self, context: Context | None, next_page_token: str | None) -> dict:
+    def prepare_request_payload(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
         assert context is not None
         window = {"fromDateTime": context["from"], "toDateTime": context["to"]}
         if self.config.get("workspace_id"):
@@ -243,7 +245,9 @@ class CallsStream(GongStream):
         return body
 
     @override
-    def generate_child_contexts(self, record: dict, context: Context | None) -> Iterable[Context | None]:
+    def generate_child_contexts(
+        self, record: dict[str, t.Any], context: Context | None
+    ) -> Iterable[Context | None]:
         return ()  # children are synced per batch, by read_records
 
     # Plan
@@ -274,7 +278,7 @@ class CallsStream(GongStream):
     # The run
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         plan = self.plan()
         if plan.start >= plan.end:
             self.logger.warning(
@@ -374,7 +378,7 @@ class _CallsRun:
         self.summary = EmittedSummary.from_state(stream.stream_state.get("lookback_summary"))
         self.watermark = Watermark(plan.start)
         self.progress: dict[Window, _WindowProgress] = {}
-        self.buffer: list[tuple[dict, Window]] = []  # calls waiting for a transcript batch
+        self.buffer: list[tuple[dict[str, t.Any], Window]] = []  # calls waiting for a transcript batch
         self.group: TaskGroup[t.Any] = stream.scheduler.group()
         self.pages_in_flight = 0
         # Windows not yet paged (earliest first) and those being paged: as many chains as the scheduler's
@@ -399,7 +403,7 @@ class _CallsRun:
     def close(self) -> None:
         self.group.cancel()
 
-    def records(self) -> Iterator[dict]:
+    def records(self) -> Iterator[dict[str, t.Any]]:
         first = self.plan.window
         self.add_window(first)
         for key, result in self.group:
@@ -447,7 +451,7 @@ class _CallsRun:
 
     def on_page(
         self, window: Window, cursor: str | None, response: requests.Response | None
-    ) -> Iterator[dict]:
+    ) -> Iterator[dict[str, t.Any]]:
         self.pages_in_flight -= 1
         progress = self.progress[window]
         if (
@@ -492,7 +496,7 @@ class _CallsRun:
         token = next_cursor(response)
         if token is not None:
             self.request_page(window, token)
-        settled: list[tuple[dict, Window]] = []
+        settled: list[tuple[dict[str, t.Any], Window]] = []
         for call in self.stream.parse_response(response):
             record = call_record(call, include_media_urls=self.include_media)
             if record["is_private"] and not self.include_private:
@@ -536,7 +540,7 @@ class _CallsRun:
         else:
             self.stream.scheduler.requests_new += 1
 
-    def needs_transcript(self, call: dict) -> bool:
+    def needs_transcript(self, call: dict[str, t.Any]) -> bool:
         """A call needs its transcript requested unless the look-back already emitted one for it."""
         if self.transcripts is None or self.transcripts.skipped:
             return False
@@ -551,7 +555,7 @@ class _CallsRun:
             self.progress[window].buffered -= 1
         self.start_batch(calls, wanted=True)
 
-    def start_batch(self, calls: list[tuple[dict, Window]], *, wanted: bool) -> None:
+    def start_batch(self, calls: list[tuple[dict[str, t.Any], Window]], *, wanted: bool) -> None:
         """Sync these calls' children: at once, or once their transcripts are in (`wanted`)."""
         self.batch_number += 1
         batch = CallBatch([c for c, _ in calls], collections.Counter(w for _, w in calls))
@@ -574,7 +578,7 @@ class _CallsRun:
                 priority=min(batch.windows).start.timestamp(),
             )
 
-    def fetch_transcripts(self, batch: CallBatch) -> list[dict] | Refused:
+    def fetch_transcripts(self, batch: CallBatch) -> list[dict[str, t.Any]] | Refused:
         """The transcripts of a batch (a task); a refusal is returned, so only `transcripts` stops."""
         assert self.transcripts is not None
         try:
@@ -582,7 +586,7 @@ class _CallsRun:
         except Refused as refused:
             return refused
 
-    def on_transcripts(self, number: int, result: list[dict] | Refused) -> None:
+    def on_transcripts(self, number: int, result: list[dict[str, t.Any]] | Refused) -> None:
         batch = self.stream.batches[number]
         if batch.wanted:
             self.stream.scheduler.requests_new += 1  # only new calls, or calls that had no transcript yet
@@ -651,7 +655,7 @@ class _CallsRun:
 # Records
 
 
-def call_record(call: dict, *, include_media_urls: bool) -> dict:
+def call_record(call: dict[str, t.Any], *, include_media_urls: bool) -> dict[str, t.Any]:
     """A `calls` record from one item of POST /v2/calls/extensive: `metaData` flattened, the rest in snake_case.
 
     Parties nested in the call carry every key of the `parties` stream (null where Gong omits one).
@@ -675,7 +679,7 @@ def call_record(call: dict, *, include_media_urls: bool) -> dict:
     return record
 
 
-def party_record(call: dict, party: dict) -> dict:
+def party_record(call: dict[str, t.Any], party: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `parties` record: the party of a call, with the call's id and `started`."""
     record = dict.fromkeys(PARTY_KEYS)
     record.update(party)
@@ -685,7 +689,7 @@ def party_record(call: dict, party: dict) -> dict:
     return record
 
 
-def transcript_record(call: dict, entries: list[list[dict]]) -> dict:
+def transcript_record(call: dict[str, t.Any], entries: list[list[dict[str, t.Any]]]) -> dict[str, t.Any]:
     """A `transcripts` record from the entries Gong returned for one call (joined in time order); each
     monologue also says who spoke, from the call's own parties (speakers.add_gong_speakers)."""
     monologues = entries[0] if len(entries) == 1 else sorted(chain(*entries), key=_monologue_start)
@@ -700,13 +704,13 @@ def transcript_record(call: dict, entries: list[list[dict]]) -> dict:
     }
 
 
-def _monologue_start(monologue: dict) -> float:
+def _monologue_start(monologue: dict[str, t.Any]) -> float:
     sentences = monologue.get("sentences") or ()
     first = sentences[0].get("start") if sentences else None
     return first if isinstance(first, int | float) else 0
 
 
-def user_record(user: dict) -> dict:
+def user_record(user: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `users` record from one item of GET /v2/users."""
     record = dict.fromkeys(USER_FIELDS)
     record.update(snake_keys(user))
@@ -736,7 +740,9 @@ class CallChildStream(GongStream):
         return self.batches[context["call_batch"]]
 
     @override
-    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: Context | None = None
+    ) -> None:
         # private SDK API: bookmarks move only when `calls` commits a finished window (its watermark).
         return
 
@@ -754,7 +760,7 @@ class PartiesStream(CallChildStream):
     required_scope = "api:calls:read:extensive"
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         for call in self.batch(context).calls:
             for party in call.get("parties") or ():
                 yield party_record(call, party)
@@ -770,7 +776,9 @@ class TranscriptsStream(CallChildStream):
     required_scope = "api:calls:read:transcript"
 
     @override
-    def prepare_request_payload(self, context: Context | None, next_page_token: str | None) -> dict:
+    def prepare_request_payload(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
         assert context is not None
         # Gong returns the transcripts of these ids "that took place during the time period": the windows
         # the calls were listed in, widened to their `started` in case Gong filed any by another time.
@@ -789,17 +797,17 @@ class TranscriptsStream(CallChildStream):
             body["cursor"] = next_page_token
         return body
 
-    def fetch(self, batch: CallBatch) -> list[dict]:
+    def fetch(self, batch: CallBatch) -> list[dict[str, t.Any]]:
         """The `transcripts` records of a batch's wanted calls (a scheduler task; pages joined).
 
         Nothing promises one entry per call: a long transcript may come in parts, and a page may repeat an
         entry. Parts are joined in time order; a repeated entry counts once.
         """
         wanted = {call["id"]: call for call in batch.wanted}
-        parts: dict[str, list[list[dict]]] = {}
+        parts: dict[str, list[list[dict[str, t.Any]]]] = {}
         for item in self.fetch_all({"calls": batch.wanted, "windows": list(batch.windows)}):
             call_id = as_id(item.get("callId"))
-            if call_id not in wanted:
+            if call_id is None or call_id not in wanted:
                 continue  # not a call of this batch (never expected; never emitted unasked)
             transcript = item.get("transcript") or []
             entries = parts.setdefault(call_id, [])
@@ -808,7 +816,7 @@ class TranscriptsStream(CallChildStream):
         return [transcript_record(wanted[call_id], entries) for call_id, entries in parts.items()]
 
     @override
-    def fetch_all(self, context: Context | None) -> list[dict]:
+    def fetch_all(self, context: Context | None) -> list[dict[str, t.Any]]:
         # Items repeat across parts of one transcript: restarts skip whole repeated items only.
         return list(
             restart_on_expiry(
@@ -820,7 +828,7 @@ class TranscriptsStream(CallChildStream):
         )
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         if self.selected:
             yield from self.batch(context).transcripts
 
@@ -837,11 +845,11 @@ class UsersStream(GongStream, FullTableStream):
     required_scope = "api:users:read"
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict:
+    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict[str, t.Any]:
         return {"cursor": next_page_token} if next_page_token else {}
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         users = restart_on_expiry(
             lambda: self.request_records(context),
             key=lambda u: repr(u.get("id")),

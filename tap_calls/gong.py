@@ -10,7 +10,9 @@ calls; a look-back re-read asks transcripts only for calls that are new or had n
 from __future__ import annotations
 
 import collections
+import itertools
 import re
+import threading
 import typing as t
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +25,7 @@ from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticat
 from typing_extensions import override
 
 from tap_calls.client import FullTableStream, Refused, SourceStream, quiet_child_syncs, response_json
-from tap_calls.dates import iso, parse_datetime, utc_now
+from tap_calls.dates import floor_second, iso, parse_datetime, utc_now
 from tap_calls.errors import AuthError, CursorExpired, ScopeMissing, TapCallsError
 from tap_calls.keys import as_id, snake, snake_keys
 from tap_calls.paging import MAX_CURSOR_RESTARTS, CursorPaginator, next_cursor, restart_on_expiry
@@ -320,14 +322,21 @@ class CallsStream(GongStream):
         return int((response_json(response).get("records") or {}).get("totalRecords") or 0)
 
     def parts_for(
-        self, total: int, window: Window, *, threshold: int, wanted: int
+        self, total: int, window: Window, sample: t.Sequence[datetime], *, threshold: int, wanted: int
     ) -> tuple[list[Window], int] | None:
         """The windows to read `window` as, and their target size, when its first page counts `total` calls
-        and it holds more than `threshold`; None: read it whole (a split costs that first page)."""
+        and it holds more than `threshold`; None: read it whole (a split costs that first page).
+
+        Parts hold about equal numbers of calls, cut at the quantiles of `started` in the first page when
+        that page is a fair sample of the window (nothing promises an order: when the page covers only part
+        of the window, as a chronological order would, the window is cut in equal spans instead). Equal
+        parts make equal cursor chains, so no long last chain leaves the cap idle at the end.
+        """
         if total <= threshold or window.end - window.start < 2 * self.min_window:
             return None
         target = min(self.window_target_records, max(self.window_min_records, total // wanted))
-        parts = window.split(-(-total // max(1, target)), self.min_window)
+        count = -(-total // max(1, target))
+        parts = quantile_split(window, sample, count, self.min_window) or window.split(count, self.min_window)
         return (parts, target) if len(parts) > 1 else None
 
     def commit(self, bookmark: tuple[datetime, str] | None, extra: dict[str, t.Any]) -> None:
@@ -381,6 +390,7 @@ class _CallsRun:
         self.buffer: list[tuple[dict[str, t.Any], Window]] = []  # calls waiting for a transcript batch
         self.group: TaskGroup[t.Any] = stream.scheduler.group()
         self.pages_in_flight = 0
+        self.pages_lock = threading.Lock()  # workers request follow-up pages too
         # Windows not yet paged (earliest first) and those being paged: as many chains as the scheduler's
         # in-flight target, so a fast API reads windows nearly one by one (the bookmark moves early) and a
         # slow one reads many at once (the cap stays busy).
@@ -435,24 +445,43 @@ class _CallsRun:
         if self.open_batches >= self.max_open_batches and not self.dry_run:
             self.deferred.append((window, cursor))
             return
-        self.pages_in_flight += 1
-        # The earliest window first: finishing it is what moves the bookmark (and keeps a quota stop's progress).
+        self.submit_page(window, cursor)
+
+    def submit_page(self, window: Window, cursor: str | None) -> None:
+        with self.pages_lock:
+            self.pages_in_flight += 1
         self.group.submit(
-            ("page", window, cursor),
-            self.stream.fetch_page,
-            window,
-            cursor,
-            priority=window.start.timestamp(),
+            ("page", window, cursor), self.page_task, window, cursor, priority=page_priority(window)
         )
+
+    def page_task(self, window: Window, cursor: str | None) -> tuple[requests.Response | None, bool]:
+        """One page (a scheduler task). A page after the first requests the next one itself, at once: a
+        chain then never waits for this thread to process a page (the first page may still split its
+        window, and no follow-up is sent while many batches wait, which bounds memory)."""
+        response = self.stream.fetch_page(window, cursor)
+        if (
+            response is None
+            or cursor is None
+            or self.group.cancelled
+            or self.open_batches >= self.max_open_batches
+        ):
+            return response, False
+        token = next_cursor(response)
+        if token is None:
+            return response, False
+        self.submit_page(window, token)
+        return response, True
 
     def release_deferred(self) -> None:
         while self.deferred and self.open_batches < self.max_open_batches:
             self.request_page(*self.deferred.popleft())
 
     def on_page(
-        self, window: Window, cursor: str | None, response: requests.Response | None
+        self, window: Window, cursor: str | None, result: tuple[requests.Response | None, bool]
     ) -> Iterator[dict[str, t.Any]]:
-        self.pages_in_flight -= 1
+        response, followed = result
+        with self.pages_lock:
+            self.pages_in_flight -= 1
         progress = self.progress[window]
         if (
             response is None
@@ -468,9 +497,15 @@ class _CallsRun:
             return
         if cursor is None and progress.restarts == 0 and not self.dry_run:
             total = self.stream.window_total(response)
+            sample = [
+                parse_datetime(started)
+                for call in self.stream.parse_response(response)
+                if isinstance(started := (call.get("metaData") or {}).get("started"), str)
+            ]
             split = self.stream.parts_for(
                 total,
                 window,
+                list(sample),
                 threshold=self.split_threshold.get(window, self.stream.window_split_records),
                 wanted=self.stream.windows_wanted
                 if self.plan.first_run
@@ -494,7 +529,7 @@ class _CallsRun:
                 return
         # The next page first: processing this one must not leave the chain idle.
         token = next_cursor(response)
-        if token is not None:
+        if token is not None and not followed:
             self.request_page(window, token)
         settled: list[tuple[dict[str, t.Any], Window]] = []
         for call in self.stream.parse_response(response):
@@ -575,7 +610,7 @@ class _CallsRun:
                 ("transcripts", self.batch_number),
                 self.fetch_transcripts,
                 batch,
-                priority=min(batch.windows).start.timestamp(),
+                priority=min(batch.windows).start.timestamp(),  # after every page (see page_priority)
             )
 
     def fetch_transcripts(self, batch: CallBatch) -> list[dict[str, t.Any]] | Refused:
@@ -650,6 +685,30 @@ class _CallsRun:
                 self.transcripts_requested,
                 self.stream.records_emitted,
             )
+
+
+def page_priority(window: Window) -> float:
+    """Pages go before transcript batches, the earliest window first. A chain has one page in flight at most,
+    so pages first keeps every chain moving (the last ones end together, no idle tail), while transcripts
+    fill the rest of the cap; the earliest window first moves the bookmark soonest."""
+    return window.start.timestamp() - 1e11
+
+
+def quantile_split(
+    window: Window, sample: t.Sequence[datetime], parts: int, min_span: timedelta
+) -> list[Window] | None:
+    """`window` cut into `parts` at the quantiles of `sample`, on whole seconds; None when the sample is too
+    small or covers less than half of the window (then it says little about the rest)."""
+    inside = sorted(s for s in sample if window.start <= s < window.end)
+    if len(inside) < 20 or inside[-1] - inside[0] < (window.end - window.start) / 2:
+        return None
+    bounds = [window.start]
+    for index in range(1, parts):
+        cut = floor_second(inside[len(inside) * index // parts])
+        if cut - bounds[-1] >= min_span and window.end - cut >= min_span:
+            bounds.append(cut)
+    bounds.append(window.end)
+    return [Window(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 # Records

@@ -14,6 +14,13 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
 from tap_calls.clari import ClariCallsStream
+from tap_calls.clari_more import (
+    ClariDirectory,
+    ClariScorecardsStream,
+    ClariScorecardTemplatesStream,
+    ClariTopicsStream,
+    ClariUsersStream,
+)
 from tap_calls.client import RateLimiter, TapCallsError, parse_datetime
 from tap_calls.gong import CallBatches, CallsStream, PartiesStream, TranscriptsStream, UsersStream
 from tap_calls.redact import redact_secrets
@@ -274,6 +281,13 @@ class TapCalls(Tap):
                 float(self.config.get("clari_requests_per_second") or 10), quota=100_000, quota_period="week"
             )
             streams.append(ClariCallsStream(self, limiter=clari))
+            directory = ClariDirectory()  # GET /users once per run, for clari_users and clari_calls' speakers
+            streams += [
+                ClariUsersStream(self, limiter=clari, directory=directory),
+                ClariTopicsStream(self, limiter=clari),
+                ClariScorecardsStream(self, limiter=clari),
+                ClariScorecardTemplatesStream(self, limiter=clari),
+            ]
         for stream in streams:
             stream.logger.addFilter(_quiet_about_user_errors)
         return streams

@@ -31,10 +31,9 @@ if t.TYPE_CHECKING:
 # /scorecard: `limit` at most 100, `skip` at most 10,000 (Clari answers 400 beyond).
 SCORECARD_PAGE_SIZE = 100
 MAX_SKIP = 10_000
-# Listings are bisected on scorecard time between these bounds; the outermost halves are left open, so a
-# scorecard outside them (none can predate Copilot's predecessor Wingman) is still read.
+# Listings are bisected on scorecard time between this floor and the run's start; the outermost halves are
+# left open, so a scorecard outside them (none should predate Copilot's predecessor Wingman) is still read.
 SCORECARD_TIME_FLOOR = datetime(2015, 1, 1, tzinfo=UTC)
-SCORECARD_TIME_AHEAD = timedelta(days=1)
 # The time filters take whole seconds and may be strict: halves overlap by a second, repeats are dropped by id.
 BOUNDARY_OVERLAP = timedelta(seconds=1)
 DEFAULT_LOOKBACK_INTERVAL_HOURS = 24.0
@@ -451,7 +450,7 @@ class ClariScorecardsStream(ClariFullTableStream):
                 self.interval_hours,
             )
             return
-        ceiling = ceil_second(self.run_started_at) + SCORECARD_TIME_AHEAD
+        ceiling = ceil_second(self.run_started_at)
         seen: set[str] = set()
         for item in self.read_listing(TimeRange(), seen, ceiling):
             yield scorecard_record(item)

@@ -20,7 +20,8 @@ from singer_sdk import typing as th
 from singer_sdk.pagination import BaseAPIPaginator
 
 from tap_calls.clari import ClariAuthenticator
-from tap_calls.client import SourceStream, ceil_second, iso, parse_datetime, response_json, utc_now
+from tap_calls.client import SourceStream, response_json
+from tap_calls.dates import ceil_second, iso, parse_datetime, utc_now
 from tap_calls.keys import snake_keys
 
 if t.TYPE_CHECKING:

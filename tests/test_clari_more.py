@@ -14,7 +14,8 @@ import requests
 
 from calls_sandbox import Sandbox
 from calls_sandbox.data import parse_iso
-from tap_calls.client import TapCallsError, iso
+from tap_calls.client import TapCallsError
+from tap_calls.dates import iso
 from tap_calls.tap import TapCalls
 from tests.harness import run_tap
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from singer_sdk import typing as th
-from singer_sdk.pagination import BaseAPIPaginator
+from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
 
 from tap_calls.clari import ClariAuthenticator
 from tap_calls.client import SourceStream, response_json
@@ -253,7 +253,8 @@ class ClariDirectory:
         self._error: Exception | None = None
 
     def users(self, stream: SourceStream) -> list[dict]:
-        """The users as the API sent them (`{id, email, name, role, is_recording, manager_id?}`)."""
+        """The users as the API sent them (`{id, email, name, role, is_recording, manager_id?}`); shared, so
+        callers must not change them."""
         with self._lock:
             if self._users is None and self._error is None:
                 try:
@@ -310,6 +311,9 @@ class ClariFullTableStream(ClariStream):
     @property
     def emit_activate_version_messages(self) -> bool:
         return bool(self.config.get("emit_activate_version_messages", True))
+
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        return SinglePagePaginator()  # /users, /v2/topics and /scorecard-template are not paginated
 
     def items(self) -> t.Iterator[dict]:
         return self.request_records(None)

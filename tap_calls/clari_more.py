@@ -15,6 +15,7 @@ import threading
 import typing as t
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlencode, urlparse
 
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
@@ -29,8 +30,10 @@ if t.TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-# /scorecard: `limit` at most 100, `skip` at most 10,000 (Clari answers 400 beyond).
+# /scorecard: `limit` at most 100, `skip` at most 10,000 (Clari answers 400 beyond). Clari caps answers at
+# 6 MB and says so with a 502; its advice, a smaller `limit` on the retry, halves the page down to this.
 SCORECARD_PAGE_SIZE = 100
+MIN_PAGE_SIZE = 5
 MAX_SKIP = 10_000
 # Listings are bisected on scorecard time between this floor and the run's start; the outermost halves are
 # left open, so a scorecard outside them (none should predate Copilot's predecessor Wingman) is still read.
@@ -410,6 +413,7 @@ class ClariScorecardsStream(ClariFullTableStream):
         self._first_page = False
         self._matched: int | None = None
         self._due: bool | None = None
+        self.page_size = SCORECARD_PAGE_SIZE
         self.listings = 0
         self.unlisted = 0
 
@@ -435,7 +439,26 @@ class ClariScorecardsStream(ClariFullTableStream):
         return SkipPaginator(start_value=0)
 
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
-        return {**(context or {}), "limit": SCORECARD_PAGE_SIZE, "skip": next_page_token or 0}
+        return {**(context or {}), "limit": self.page_size, "skip": next_page_token or 0}
+
+    def validate_response(self, response: requests.Response) -> None:
+        if response.status_code == 502 and self.page_size > MIN_PAGE_SIZE:
+            self.page_size = max(MIN_PAGE_SIZE, self.page_size // 2)
+            self.logger.warning(
+                "clari_scorecards: HTTP 502 on /scorecard; asking for %d per page", self.page_size
+            )
+        super().validate_response(response)
+
+    def _request(
+        self, prepared_request: requests.PreparedRequest, context: Context | None
+    ) -> requests.Response:
+        # A retry resends the same request: it asks for the page size as it is now.
+        url = urlparse(prepared_request.url)
+        query = parse_qs(url.query)
+        if int(query.get("limit", [0])[0]) > self.page_size:
+            query["limit"] = [str(self.page_size)]
+            prepared_request.url = url._replace(query=urlencode(query, doseq=True)).geturl()
+        return super()._request(prepared_request, context)
 
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         # Decided on a listing's first page, before its next page is asked for.
@@ -492,7 +515,7 @@ class ClariScorecardsStream(ClariFullTableStream):
                     "clari_scorecards: %s matches %d scorecards, more than skip can reach; reading %d",
                     listing.params(),
                     matched,
-                    MAX_SKIP + SCORECARD_PAGE_SIZE,
+                    MAX_SKIP + self.page_size,
                 )
                 self._first_page = False
                 for item in self.request_records(listing.params()):
@@ -500,7 +523,7 @@ class ClariScorecardsStream(ClariFullTableStream):
                     if key not in seen:
                         seen.add(key)
                         yield item
-                self.unlisted += max(0, matched - MAX_SKIP - SCORECARD_PAGE_SIZE)
+                self.unlisted += max(0, matched - MAX_SKIP - self.page_size)
                 return matched
             earlier, later = halves
             self.logger.info(

@@ -265,6 +265,31 @@ def test_scorecards_on_split_seconds_are_kept_once():
         assert len({r.query.get("filterTimeLt", [""])[-1] for r in requests_to(sb, "/scorecard")}) > 2
 
 
+def test_a_scorecard_page_too_large_for_clari_is_asked_for_again_smaller():
+    """Clari answers over 6 MB with a 502 and advises a smaller `limit` on the retry."""
+    with Sandbox(seed=12, gong_calls=0, clari_calls=30, clari_scorecards=300) as sb:
+        page = requests.get(
+            sb.clari_url + "/scorecard",
+            params={"limit": 30},
+            headers={"X-Api-Key": sb.CLARI_API_KEY, "X-Api-Password": sb.CLARI_API_PASSWORD},
+            timeout=10,
+        )
+        sb.clari_max_payload = len(page.content)  # a page of 100 or 50 is too large; one of 25 fits
+        sb.clear_log()
+        config = clari(sb)
+        run = run_tap(config, catalog=select(config, {"clari_scorecards"}))
+        assert sorted(run.ids("clari_scorecards")) == sorted(
+            s["id"] for s in sb.clari_more.expected_scorecards()
+        )
+        served = requests_to(sb, "/scorecard")
+        assert [(int(r.query["limit"][-1]), r.status) for r in served[:3]] == [
+            (100, 502),
+            (50, 502),
+            (25, 200),
+        ]
+        assert {int(r.query["limit"][-1]) for r in served[2:]} == {25} and len(served) == 2 + 12
+
+
 @pytest.mark.parametrize("spelling", ["scoreCardTemplates", "scorecardTemplates"])
 def test_templates_arrive_under_either_spelling_of_the_list_key(spelling):
     with Sandbox(

@@ -412,6 +412,7 @@ class ClariScorecardsStream(ClariFullTableStream):
         super().__init__(tap, **kwargs)
         self._first_page = False
         self._matched: int | None = None
+        self._splittable = True
         self._due: bool | None = None
         self.page_size = SCORECARD_PAGE_SIZE
         self.listings = 0
@@ -465,7 +466,7 @@ class ClariScorecardsStream(ClariFullTableStream):
         if self._first_page:
             self._first_page = False
             self._matched = int((response_json(response).get("pagination") or {}).get("matched") or 0)
-            if self._matched > MAX_SKIP:
+            if self._splittable and self._matched > MAX_SKIP:
                 raise ListingTooLarge
         return super().parse_response(response)
 
@@ -487,44 +488,37 @@ class ClariScorecardsStream(ClariFullTableStream):
         self.logger.info("clari_scorecards: full read in %d listings", self.listings)
         if self.unlisted:
             self.logger.warning(
-                "clari_scorecards: /scorecard counted %d more scorecards than it returned (changed while paged?); "
-                "the next full read picks them up",
+                "clari_scorecards: /scorecard counted %d more scorecards than it returned (beyond skip, or changed "
+                "while paged)",
                 self.unlisted,
             )
         self.log_summary()
 
     def read_listing(
-        self, listing: TimeRange, seen: set[str], ceiling: datetime
+        self, listing: TimeRange, seen: set[str], ceiling: datetime, *, splittable: bool = True
     ) -> t.Generator[dict, None, int]:
         """Yield the listing's scorecards not in `seen`; return its `matched`."""
         self.listings += 1
-        self._first_page, self._matched = True, None
+        self._first_page, self._matched, self._splittable = True, None, splittable
         returned = 0
         try:
             for item in self.request_records(listing.params()):
                 returned += 1
-                key = str(item.get("id"))
-                if key not in seen:
+                if (key := str(item.get("id"))) not in seen:
                     seen.add(key)
                     yield item
         except ListingTooLarge:
             matched = self._matched or 0
             halves = listing.halves(SCORECARD_TIME_FLOOR, ceiling)
-            if halves is None:  # more than 10,000 within three seconds: read what skip reaches
+            if halves is None:
                 self.logger.warning(
-                    "clari_scorecards: %s matches %d scorecards, more than skip can reach; reading %d",
+                    "clari_scorecards: %s matches %d scorecards within a few seconds, more than skip reaches; "
+                    "reading the first %d",
                     listing.params(),
                     matched,
                     MAX_SKIP + self.page_size,
                 )
-                self._first_page = False
-                for item in self.request_records(listing.params()):
-                    key = str(item.get("id"))
-                    if key not in seen:
-                        seen.add(key)
-                        yield item
-                self.unlisted += max(0, matched - MAX_SKIP - self.page_size)
-                return matched
+                return (yield from self.read_listing(listing, seen, ceiling, splittable=False))
             earlier, later = halves
             self.logger.info(
                 "clari_scorecards: %s matches %d scorecards, listing it in two parts",
@@ -532,7 +526,7 @@ class ClariScorecardsStream(ClariFullTableStream):
                 matched,
             )
             later_matched = yield from self.read_listing(later, seen, ceiling)
-            if matched - later_matched > 0:
+            if matched - later_matched > 0:  # else every scorecard of the earlier half is in the later one
                 yield from self.read_listing(earlier, seen, ceiling)
             return matched
         matched = self._matched or 0

@@ -290,6 +290,30 @@ def test_a_scorecard_page_too_large_for_clari_is_asked_for_again_smaller():
         assert {int(r.query["limit"][-1]) for r in served[2:]} == {25} and len(served) == 2 + 12
 
 
+def test_more_scorecards_in_one_second_than_skip_reaches_are_read_as_far_as_it_reaches(caplog):
+    """Clari's own limit: the tap cannot split a second; it reads the first 10,100, says so, and never asks
+    for skip > 10,000."""
+    with Sandbox(seed=13, gong_calls=0, clari_calls=20, clari_scorecards=30) as sb:
+        instant = sb.now.replace(microsecond=0) - timedelta(days=3)
+        sb.clari_more.add_scorecards(10_150, instant, instant)
+        config = clari(sb)
+        with caplog.at_level("WARNING"):
+            run = run_tap(config, catalog=select(config, {"clari_scorecards"}))
+        ids = run.ids("clari_scorecards")
+        assert len(ids) == len(set(ids))
+        second = timedelta(seconds=1)
+        crowded = {s["id"] for s in sb.clari_more.expected_scorecards(instant - second, instant + second)}
+        others = {s["id"] for s in sb.clari_more.expected_scorecards()} - crowded
+        assert len(crowded) == 10_150 and len(others) == 30
+        assert others <= set(ids)  # every scorecard outside the crowded second
+        assert len(set(ids) & crowded) == 10_100  # and as many of it as skip reaches
+        served = requests_to(sb, "/scorecard")
+        assert all(r.status == 200 for r in served)
+        assert max(int(r.query["skip"][-1]) for r in served) == 10_000
+        assert "more than skip reaches" in caplog.text
+        assert "more scorecards than it returned" in caplog.text
+
+
 @pytest.mark.parametrize("spelling", ["scoreCardTemplates", "scorecardTemplates"])
 def test_templates_arrive_under_either_spelling_of_the_list_key(spelling):
     with Sandbox(

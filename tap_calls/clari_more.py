@@ -17,16 +17,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlparse
 
+import requests
 from singer_sdk import typing as th
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
 
 from tap_calls.clari import ClariAuthenticator
-from tap_calls.client import SourceStream, response_json
+from tap_calls.client import RetryWaitTooLong, SourceStream, TapCallsError, response_json
 from tap_calls.dates import ceil_second, iso, parse_datetime, utc_now
 from tap_calls.keys import snake_keys
 
 if t.TYPE_CHECKING:
-    import requests
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
@@ -254,6 +254,7 @@ class ClariDirectory:
         self._lock = threading.Lock()
         self._users: list[dict] | None = None
         self._error: Exception | None = None
+        self._warned = False
 
     def users(self, stream: SourceStream) -> list[dict]:
         """The users as the API sent them (`{id, email, name, role, is_recording, manager_id?}`); shared, so
@@ -269,9 +270,30 @@ class ClariDirectory:
             assert self._users is not None
             return self._users
 
-    def names(self, stream: SourceStream) -> dict[str, str | None]:
-        """User id (as a string) to name, for a speaker join."""
-        return {str(u.get("id")): u.get("name") for u in self.users(stream) if u.get("id") is not None}
+    def names(self, stream: SourceStream) -> dict[str, str]:
+        """User id (as a string) to name, for a speaker join (users without either are left out)."""
+        return {
+            str(u["id"]): u["name"] for u in self.users(stream) if u.get("id") is not None and u.get("name")
+        }
+
+    def names_or_none(self, stream: SourceStream) -> dict[str, str] | None:
+        """`names`, or None when `GET /users` failed: the contract's "a failed GET /users leaves internal names
+        null with one WARNING" (one per run, whichever stream asks). A Retry-After beyond
+        `max_retry_wait_seconds` still ends the run, as it does for any request."""
+        try:
+            return self.names(stream)
+        except RetryWaitTooLong:
+            raise
+        except (TapCallsError, requests.RequestException, ValueError) as exc:
+            with self._lock:
+                warn, self._warned = not self._warned, True
+            if warn:
+                stream.logger.warning(
+                    "%s: GET /users failed (%s); internal speakers' names stay null in this run",
+                    stream.name,
+                    exc,
+                )
+            return None
 
     def _fetch(self, stream: SourceStream) -> list[dict]:
         request = stream.build_prepared_request(

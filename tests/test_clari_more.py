@@ -401,11 +401,13 @@ def test_users_are_fetched_once_and_shared(small):
     assert len(requests_to(small, "/users")) == 1
     assert all(r is results[0] for r in results) and len(results) == 4
     assert directory.names(stream) == {u["id"]: u["name"] for u in small.clari.users}
+    assert directory.names_or_none(stream) == directory.names(stream)
     run = run_tap(config, catalog=select(config, {"clari_users"}))
     assert len(run.records["clari_users"]) == len(small.clari.users)
 
 
-def test_a_failed_users_request_is_not_repeated(small):
+def test_a_failed_users_request_is_not_repeated(small, caplog):
+    """clari_users fails with the request's one-line error; the speaker join gets None and one WARNING."""
     config = clari(small)
     tap = TapCalls(config=config, parse_env_config=False)
     stream = tap.streams["clari_users"]
@@ -413,6 +415,10 @@ def test_a_failed_users_request_is_not_repeated(small):
     for _ in range(2):
         with pytest.raises(TapCallsError, match="/users: HTTP 400"):
             stream.directory.users(stream)
+    with caplog.at_level("WARNING"):
+        assert stream.directory.names_or_none(stream) is None
+        assert stream.directory.names_or_none(stream) is None
+    assert caplog.text.count("GET /users failed") == 1
     assert len(requests_to(small, "/users")) == 1
 
 

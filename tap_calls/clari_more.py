@@ -3,7 +3,8 @@
 All four are full-table streams (reference/more_endpoints.md §13): `/users`, `/v2/topics` and
 `/scorecard-template` are one unpaginated request each; `/scorecard` is offset-paged with `skip` capped at
 10,000, so a listing that matches more is bisected by (hidden) scorecard time, and the whole read runs at
-most once per `lookback_interval_hours`.
+most once per `lookback_interval_hours`. `GET /users` is read once per run and shared with `clari_calls`
+(`ClariDirectory`).
 
 Each stream is a short declarative class; turning an API item into a record is a pure function
 (`*_record`), tested on its own.
@@ -18,89 +19,39 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import requests
-from singer_sdk import typing as th
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
+from typing_extensions import override
 
-from tap_calls.clari import ClariAuthenticator
-from tap_calls.client import RetryWaitTooLong, SourceStream, TapCallsError, response_json
+from tap_calls.clari import ClariStream
+from tap_calls.client import FullTableStream, SourceStream, response_json
 from tap_calls.dates import ceil_second, iso, parse_datetime, utc_now
-from tap_calls.keys import snake_keys
+from tap_calls.errors import RetryWaitTooLong, TapCallsError
+from tap_calls.keys import as_id, snake_keys
+from tap_calls.paging import MAX_SKIP
+from tap_calls.schemas.clari_more import (
+    CLARI_SCORECARD_SCHEMA,
+    CLARI_SCORECARD_TEMPLATE_SCHEMA,
+    CLARI_TOPIC_SCHEMA,
+    CLARI_USER_SCHEMA,
+)
+from tap_calls.speakers import clari_user_names
+from tap_calls.windows import INTERVAL_SLACK
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-# /scorecard: `limit` at most 100, `skip` at most 10,000 (Clari answers 400 beyond). Clari caps answers at
-# 6 MB and says so with a 502; its advice, a smaller `limit` on the retry, halves the page down to this.
+# /scorecard: `limit` at most 100, `skip` at most 10,000 (paging.MAX_SKIP). Clari caps answers at 6 MB and
+# says so with a 502; its advice, a smaller `limit` on the retry, halves the page down to MIN_PAGE_SIZE.
 SCORECARD_PAGE_SIZE = 100
 MIN_PAGE_SIZE = 5
-MAX_SKIP = 10_000
 # Listings are bisected on scorecard time between this floor and the run's start; the outermost halves are
 # left open, so a scorecard outside them (none should predate Copilot's predecessor Wingman) is still read.
 SCORECARD_TIME_FLOOR = datetime(2015, 1, 1, tzinfo=UTC)
 # The time filters take whole seconds and may be strict: halves overlap by a second, repeats are dropped by id.
 BOUNDARY_OVERLAP = timedelta(seconds=1)
-DEFAULT_LOOKBACK_INTERVAL_HOURS = 24.0
-# A run started a little earlier in the day than the previous one still re-reads (a daily pipeline never
-# alternates between reading and skipping).
-INTERVAL_SLACK = timedelta(hours=1)
-
-_str = th.StringType
-_num = th.NumberType
-
-CLARI_USER_SCHEMA = th.PropertiesList(
-    th.Property("id", _str, required=True),
-    th.Property("email", _str),
-    th.Property("name", _str),
-    th.Property("role", _str),
-    th.Property("is_recording", th.BooleanType),
-    th.Property("manager_id", _str),
-).to_dict()
-
-CLARI_TOPIC_SCHEMA = th.PropertiesList(
-    th.Property("topic_id", _str, required=True),
-    th.Property("topic_name", _str),
-    th.Property("type", _str),
-    th.Property("team_ids", th.ArrayType(_str)),
-    th.Property("custom_topic", th.ObjectType(th.Property("description", _str), th.Property("status", _str))),
-    th.Property("keyword_topic", th.ObjectType(th.Property("trackers", th.ArrayType(_str)))),
-).to_dict()
-
-CLARI_SCORECARD_SCHEMA = th.PropertiesList(
-    th.Property("id", _str, required=True),
-    th.Property("type", _str),
-    th.Property("rep", _str),
-    th.Property("scorer", _str),
-    th.Property("template_id", _str),
-    th.Property("call_id", _str),
-    th.Property("total_score", _num),
-    th.Property("remark", _str),
-    th.Property(
-        "questions_score",
-        th.ArrayType(
-            th.ObjectType(
-                th.Property("score", _num),
-                th.Property("skill", _str),
-                th.Property("label", _str),
-                th.Property("order", _str),
-            )
-        ),
-    ),
-).to_dict()
-
-CLARI_SCORECARD_TEMPLATE_SCHEMA = th.PropertiesList(
-    th.Property("id", _str, required=True),
-    th.Property("customer_id", _str),
-    th.Property("name", _str),
-    th.Property("type", _str),
-    th.Property(
-        "questions",
-        th.ArrayType(
-            th.ObjectType(th.Property("skill", _str), th.Property("label", _str), th.Property("order", _str))
-        ),
-    ),
-).to_dict()
-
 # The spec's key, then the one amp-labs found the live API to send (reference §13).
 TEMPLATE_LIST_KEYS = ("scoreCardTemplates", "scorecardTemplates")
 
@@ -109,9 +60,10 @@ TEMPLATE_LIST_KEYS = ("scoreCardTemplates", "scorecardTemplates")
 
 
 def _text(value: t.Any) -> t.Any:
-    """Ids (and `order`) are strings in Clari's spec; a number sent in their place becomes its text."""
+    """Ids (and `order`) are strings in Clari's spec; a number sent in their place becomes its text (`7.0` ->
+    `"7"`, as `keys.as_id`); anything else stays as sent."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
+        return as_id(value)
     return value
 
 
@@ -203,7 +155,7 @@ def full_read_due(last_full_read: str | None, now: datetime, interval_hours: flo
         stamp = parse_datetime(last_full_read)
     except ValueError:
         return True
-    return now - stamp >= timedelta(hours=interval_hours) - INTERVAL_SLACK
+    return interval_hours <= 0 or now - stamp >= timedelta(hours=interval_hours) - INTERVAL_SLACK
 
 
 @dataclass(frozen=True)
@@ -238,14 +190,14 @@ class TimeRange:
 class ClariDirectory:
     """Clari Copilot's `GET /users`, read once per run and shared by `clari_users` and `clari_calls`.
 
-    `clari_users` emits the users; `clari_calls` resolves an internal speaker's name from them (the contract:
+    `clari_users` emits the users; `clari_calls` resolves internal speakers' names from them (the contract:
     "GET /users is read once per run and shared with clari_users"). The tap makes one directory per run in
     `discover_streams` and hands it to both streams.
 
     The first stream to ask fetches it through its own request layer (the Clari rate cap, retries, one-line
     errors); a caller on another thread meanwhile waits for that one request. A failure is kept and raised
-    again to later callers, so the endpoint is still asked once per run (`clari_calls` logs one WARNING and
-    leaves names null; `clari_users` fails).
+    again to later callers, so the endpoint is asked once per run: `clari_users` fails with it, the speaker
+    join (`names_or_none`) gets None and logs one WARNING.
     """
 
     path = "/users"
@@ -271,10 +223,8 @@ class ClariDirectory:
             return self._users
 
     def names(self, stream: SourceStream) -> dict[str, str]:
-        """User id (as a string) to name, for a speaker join (users without either are left out)."""
-        return {
-            str(u["id"]): u["name"] for u in self.users(stream) if u.get("id") is not None and u.get("name")
-        }
+        """User id (as text) to name, for the speaker join (`speakers.clari_user_names`)."""
+        return clari_user_names(self.users(stream))
 
     def names_or_none(self, stream: SourceStream) -> dict[str, str] | None:
         """`names`, or None when `GET /users` failed: the contract's "a failed GET /users leaves internal names
@@ -289,7 +239,8 @@ class ClariDirectory:
                 warn, self._warned = not self._warned, True
             if warn:
                 stream.logger.warning(
-                    "%s: GET /users failed (%s); internal speakers' names stay null in this run",
+                    "%s: GET /users failed (%s); transcript speakers who are Copilot users keep a null "
+                    "speaker_name in this run",
                     stream.name,
                     exc,
                 )
@@ -299,52 +250,30 @@ class ClariDirectory:
         request = stream.build_prepared_request(
             method="GET", url=stream.url_base + self.path, headers=stream.http_headers
         )
-        response = stream.request_decorator(stream._request)(request, None)
-        users = response_json(response).get("users") or []
-        return [u for u in users if isinstance(u, dict)]
+        body = response_json(stream.sender(request, None))
+        users = body.get("users") if isinstance(body, dict) else None
+        return [u for u in users or () if isinstance(u, dict)]
 
 
 # ------------------------------------------------------------------------------------------ streams
 
 
-class ClariStream(SourceStream):
-    """Base of the Clari Copilot streams (the lead moves it into clari.py and bases `clari_calls` on it)."""
+class ClariFullTableStream(ClariStream, FullTableStream):
+    """One full read per sync: every item the endpoint lists, built by `build` (ignores start/end dates;
+    ACTIVATE_VERSION lets targets drop or mark the rows that vanished)."""
 
-    source = "Clari Copilot"
-    url_setting = "clari_api_url"
-    credential_settings = "clari_api_key and clari_api_password"
-
-    @property
-    def authenticator(self) -> ClariAuthenticator:
-        return ClariAuthenticator(self.config["clari_api_key"], self.config["clari_api_password"])
-
-
-class ClariFullTableStream(ClariStream):
-    """One full read per sync: every record the endpoint lists, built by `build`.
-
-    Ignores `start_date`/`end_date`. Emits the SDK's ACTIVATE_VERSION (unless `emit_activate_version_messages`
-    is set to false) so that targets which support it drop or mark the rows that vanished.
-    """
-
-    replication_key = None
     build: t.ClassVar[t.Callable[[dict], dict]]
 
-    def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
-        super().__init__(tap, **kwargs)
-        self.run_started_at = utc_now()
-
-    @property
-    def emit_activate_version_messages(self) -> bool:
-        return bool(self.config.get("emit_activate_version_messages", True))
-
+    @override
     def get_new_paginator(self) -> BaseAPIPaginator:
         return SinglePagePaginator()  # /users, /v2/topics and /scorecard-template are not paginated
 
-    def items(self) -> t.Iterator[dict]:
-        return self.request_records(None)
+    def items(self, context: Context | None) -> t.Iterable[dict]:
+        return self.request_records(context)
 
-    def get_records(self, context: Context | None) -> t.Iterator[dict]:
-        for item in self.items():
+    @override
+    def read_records(self, context: Context | None) -> Iterator[dict]:
+        for item in self.items(context):
             yield type(self).build(item)
         self.log_summary()
 
@@ -360,8 +289,9 @@ class ClariUsersStream(ClariFullTableStream):
         super().__init__(tap, **kwargs)
         self.directory = directory
 
-    def items(self) -> t.Iterator[dict]:
-        return iter(self.directory.users(self))
+    @override
+    def items(self, context: Context | None) -> t.Iterable[dict]:
+        return self.directory.users(self)
 
 
 class ClariTopicsStream(ClariFullTableStream):
@@ -380,6 +310,7 @@ class ClariScorecardTemplatesStream(ClariFullTableStream):
     schema = CLARI_SCORECARD_TEMPLATE_SCHEMA
     build = staticmethod(template_record)
 
+    @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         body = response_json(response)
         items = template_items(body)
@@ -396,21 +327,6 @@ class ClariScorecardTemplatesStream(ClariFullTableStream):
 
 class ListingTooLarge(Exception):
     """A `/scorecard` listing's first page matched more than `skip` can reach."""
-
-
-class SkipPaginator(BaseAPIPaginator[int]):
-    """`/scorecard` offset paging: follow `pagination.nextPageSkip` while `hasMore`, never past the skip cap."""
-
-    def get_next(self, response: requests.Response) -> int | None:
-        body = response_json(response)
-        pagination = body.get("pagination") or {}
-        if not pagination.get("hasMore"):
-            return None
-        given = pagination.get("nextPageSkip")
-        next_skip = (
-            int(given) if given is not None else (self.current_value or 0) + len(body.get("scorecards") or ())
-        )
-        return next_skip if next_skip <= MAX_SKIP else None
 
 
 class ClariScorecardsStream(ClariFullTableStream):
@@ -432,18 +348,18 @@ class ClariScorecardsStream(ClariFullTableStream):
 
     def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
-        self._first_page = False
-        self._matched: int | None = None
-        self._splittable = True
-        self._due: bool | None = None
+        self.run_started_at = utc_now()
         self.page_size = SCORECARD_PAGE_SIZE
+        self._first_page = False
+        self._splittable = True
+        self._matched: int | None = None
+        self._due: bool | None = None
         self.listings = 0
         self.unlisted = 0
 
     @property
     def interval_hours(self) -> float:
-        value = self.config.get("lookback_interval_hours")
-        return DEFAULT_LOOKBACK_INTERVAL_HOURS if value is None else float(value)
+        return float(self.config.get("lookback_interval_hours", 24))
 
     @property
     def due(self) -> bool:
@@ -455,15 +371,19 @@ class ClariScorecardsStream(ClariFullTableStream):
         return self._due
 
     @property
+    @override
     def emit_activate_version_messages(self) -> bool:
         return super().emit_activate_version_messages and self.due
 
-    def get_new_paginator(self) -> SkipPaginator:
-        return SkipPaginator(start_value=0)
+    @override
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        return ClariStream.get_new_paginator(self)  # Clari's skip paging, never past MAX_SKIP
 
+    @override
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
         return {**(context or {}), "limit": self.page_size, "skip": next_page_token or 0}
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
         if response.status_code == 502 and self.page_size > MIN_PAGE_SIZE:
             self.page_size = max(MIN_PAGE_SIZE, self.page_size // 2)
@@ -472,10 +392,12 @@ class ClariScorecardsStream(ClariFullTableStream):
             )
         super().validate_response(response)
 
+    @override
     def _request(
         self, prepared_request: requests.PreparedRequest, context: Context | None
     ) -> requests.Response:
-        # A retry resends the same request: it asks for the page size as it is now.
+        # private SDK API (as `SourceStream.sender`): a retry resends the same request, with the page size as
+        # it is now.
         url = urlparse(prepared_request.url)
         query = parse_qs(url.query)
         if int(query.get("limit", [0])[0]) > self.page_size:
@@ -483,6 +405,7 @@ class ClariScorecardsStream(ClariFullTableStream):
             prepared_request.url = url._replace(query=urlencode(query, doseq=True)).geturl()
         return super()._request(prepared_request, context)
 
+    @override
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
         # Decided on a listing's first page, before its next page is asked for.
         if self._first_page:
@@ -492,7 +415,8 @@ class ClariScorecardsStream(ClariFullTableStream):
                 raise ListingTooLarge
         return super().parse_response(response)
 
-    def get_records(self, context: Context | None) -> t.Iterator[dict]:
+    @override
+    def read_records(self, context: Context | None) -> Iterator[dict]:
         if not self.due:
             self.logger.info(
                 "clari_scorecards: last full read at %s, less than lookback_interval_hours=%g ago; nothing read "
@@ -501,9 +425,8 @@ class ClariScorecardsStream(ClariFullTableStream):
                 self.interval_hours,
             )
             return
-        ceiling = ceil_second(self.run_started_at)
         seen: set[str] = set()
-        for item in self.read_listing(TimeRange(), seen, ceiling):
+        for item in self.read_listing(TimeRange(), seen, ceil_second(self.run_started_at)):
             yield scorecard_record(item)
         self.stream_state[self.state_key] = iso(self.run_started_at)
         self.state_manager.is_flushed = False

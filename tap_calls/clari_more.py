@@ -264,6 +264,12 @@ class ClariFullTableStream(ClariStream, FullTableStream):
 
     build: t.ClassVar[t.Callable[[dict], dict]]
 
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        # A source already stopped (max_requests_per_run) reads nothing: no new version, so no row "vanished".
+        return super().emit_activate_version_messages and self.scheduler.stopped is None
+
     @override
     def get_new_paginator(self) -> BaseAPIPaginator:
         return SinglePagePaginator()  # /users, /v2/topics and /scorecard-template are not paginated

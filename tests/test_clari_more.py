@@ -376,6 +376,22 @@ def test_scorecards_are_read_in_full_at_most_once_per_interval(small, caplog):
     assert parse_iso(third.state["bookmarks"]["clari_scorecards"]["last_full_read"]) >= parse_iso(stamp)
 
 
+def test_a_full_read_cut_short_by_the_request_budget_is_done_again_next_run(small):
+    """max_requests_per_run stops the source: no last_full_read stamp, no version activated for a stream not
+    read at all; the next run reads everything."""
+    config = clari(small)
+    catalog = select(config, {"clari_scorecards", "clari_topics"})
+    cut = run_tap({**config, "max_requests_per_run": 2}, catalog=catalog)
+    assert len(cut.records["clari_scorecards"]) == 200 and not cut.records["clari_topics"]
+    assert "last_full_read" not in cut.state["bookmarks"].get("clari_scorecards", {})
+    activated = {m["stream"] for m in cut.messages if m["type"] == "ACTIVATE_VERSION"}
+    assert "clari_topics" not in activated
+    small.clear_log()
+    again = run_tap(config, state=cut.state, catalog=catalog)
+    assert len(again.records["clari_scorecards"]) == 250 and len(again.records["clari_topics"]) == 12
+    assert again.state["bookmarks"]["clari_scorecards"]["last_full_read"]
+
+
 @pytest.mark.parametrize(("hours_ago", "reads"), [(22.9, False), (23.1, True)])
 def test_a_daily_pipeline_reads_every_day_even_when_started_a_little_earlier(small, hours_ago, reads):
     """Due once the last full read is lookback_interval_hours minus one hour old (23 h for the default 24)."""

@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--clari-calls", type=int, default=300)
     p.add_argument("--clari-span-days", type=float, default=400)
     p.add_argument("--clari-details-missing-ratio", type=float, default=0.01)
+    p.add_argument("--clari-scorecards", type=int, default=150)
+    p.add_argument(
+        "--clari-template-key",
+        choices=["scoreCardTemplates", "scorecardTemplates"],
+        default="scoreCardTemplates",
+    )
     p.add_argument("--gong-rate-limit", type=float, default=None)
     p.add_argument("--gong-daily-quota", type=int, default=None)
     p.add_argument("--gong-quota-retry-after", type=int, default=3600)
@@ -66,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         clari_calls=args.clari_calls,
         clari_span_days=args.clari_span_days,
         clari_details_missing_ratio=args.clari_details_missing_ratio,
+        clari_scorecards=args.clari_scorecards,
+        clari_template_key=args.clari_template_key,
         gong_rate_limit=args.gong_rate_limit,
         gong_daily_quota=args.gong_daily_quota,
         gong_quota_retry_after=args.gong_quota_retry_after,

@@ -14,6 +14,13 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
 from tap_calls.clari import ClariCallsStream
+from tap_calls.clari_more import (
+    ClariDirectory,
+    ClariScorecardsStream,
+    ClariScorecardTemplatesStream,
+    ClariTopicsStream,
+    ClariUsersStream,
+)
 from tap_calls.dates import parse_datetime
 from tap_calls.errors import TapCallsError
 from tap_calls.gong import CallBatches, CallsStream, PartiesStream, TranscriptsStream, UsersStream
@@ -291,6 +298,13 @@ class TapCalls(Tap):
                 "Clari Copilot", "clari_requests_per_second", 10, quota=100_000, period="week"
             )
             streams.append(ClariCallsStream(self, scheduler=clari))
+            directory = ClariDirectory()  # GET /users once per run, for clari_users and clari_calls' speakers
+            streams += [
+                ClariUsersStream(self, scheduler=clari, directory=directory),
+                ClariTopicsStream(self, scheduler=clari),
+                ClariScorecardsStream(self, scheduler=clari),
+                ClariScorecardTemplatesStream(self, scheduler=clari),
+            ]
         for stream in streams:
             stream.logger.addFilter(_quiet_about_user_errors)
         return streams

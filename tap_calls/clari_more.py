@@ -12,20 +12,17 @@ Each stream is a short declarative class; turning an API item into a record is a
 
 from __future__ import annotations
 
-import threading
 import typing as t
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlencode, urlparse
 
 import requests
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
 from typing_extensions import override
 
-from tap_calls.clari import ClariStream
-from tap_calls.client import FullTableStream, SourceStream, response_json
+from tap_calls.clari import ClariDirectory, ClariStream
+from tap_calls.client import FullTableStream, response_json
 from tap_calls.dates import ceil_second, iso, parse_datetime, utc_now
-from tap_calls.errors import RetryWaitTooLong, TapCallsError
 from tap_calls.keys import as_id, snake_keys
 from tap_calls.paging import MAX_SKIP
 from tap_calls.schemas.clari_more import (
@@ -34,7 +31,6 @@ from tap_calls.schemas.clari_more import (
     CLARI_TOPIC_SCHEMA,
     CLARI_USER_SCHEMA,
 )
-from tap_calls.speakers import clari_user_names
 from tap_calls.windows import INTERVAL_SLACK
 
 if t.TYPE_CHECKING:
@@ -67,7 +63,7 @@ def _text(value: t.Any) -> t.Any:
     return value
 
 
-def _fields(schema: dict, item: dict) -> dict:
+def _fields(schema: dict[str, t.Any], item: dict[str, t.Any]) -> dict[str, t.Any]:
     """The contract's fields, null where the API left one out, then whatever else the API sent."""
     record = dict.fromkeys(schema["properties"])
     record.update(snake_keys(item))
@@ -83,7 +79,7 @@ def _texts(value: t.Any) -> t.Any:
     return [_text(v) for v in value] if isinstance(value, list) else value
 
 
-def user_record(item: dict) -> dict:
+def user_record(item: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `GET /users` item (`manager_id` is omitted when empty)."""
     record = _fields(CLARI_USER_SCHEMA, item)
     record["id"] = _text(record["id"])
@@ -91,7 +87,7 @@ def user_record(item: dict) -> dict:
     return record
 
 
-def topic_record(item: dict) -> dict:
+def topic_record(item: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `GET /v2/topics` item: keyword topics carry `keyword_topic`, custom ones `custom_topic`."""
     record = _fields(CLARI_TOPIC_SCHEMA, item)
     record["topic_id"] = _text(record["topic_id"])
@@ -104,7 +100,7 @@ def topic_record(item: dict) -> dict:
     return record
 
 
-def scorecard_record(item: dict) -> dict:
+def scorecard_record(item: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `GET /scorecard` item; `rep` and `scorer` are Copilot user ids."""
     record = _fields(CLARI_SCORECARD_SCHEMA, item)
     for key in ("id", "rep", "scorer", "template_id", "call_id"):
@@ -119,7 +115,7 @@ def scorecard_record(item: dict) -> dict:
     return record
 
 
-def template_record(item: dict) -> dict:
+def template_record(item: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `GET /scorecard-template` item."""
     record = _fields(CLARI_SCORECARD_TEMPLATE_SCHEMA, item)
     record["id"] = _text(record["id"])
@@ -134,7 +130,7 @@ def template_record(item: dict) -> dict:
     return record
 
 
-def template_items(body: t.Any) -> list[dict] | None:
+def template_items(body: t.Any) -> list[dict[str, t.Any]] | None:
     """The template list under either spelling of its key; None when the body has neither."""
     if isinstance(body, dict):
         for key in TEMPLATE_LIST_KEYS:
@@ -184,77 +180,6 @@ class TimeRange:
         return TimeRange(self.gt, middle), TimeRange(middle - BOUNDARY_OVERLAP, self.lt)
 
 
-# ------------------------------------------------------------------------------------------ shared /users
-
-
-class ClariDirectory:
-    """Clari Copilot's `GET /users`, read once per run and shared by `clari_users` and `clari_calls`.
-
-    `clari_users` emits the users; `clari_calls` resolves internal speakers' names from them (the contract:
-    "GET /users is read once per run and shared with clari_users"). The tap makes one directory per run in
-    `discover_streams` and hands it to both streams.
-
-    The first stream to ask fetches it through its own request layer (the Clari rate cap, retries, one-line
-    errors); a caller on another thread meanwhile waits for that one request. A failure is kept and raised
-    again to later callers, so the endpoint is asked once per run: `clari_users` fails with it, the speaker
-    join (`names_or_none`) gets None and logs one WARNING.
-    """
-
-    path = "/users"
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users: list[dict] | None = None
-        self._error: Exception | None = None
-        self._warned = False
-
-    def users(self, stream: SourceStream) -> list[dict]:
-        """The users as the API sent them (`{id, email, name, role, is_recording, manager_id?}`); shared, so
-        callers must not change them."""
-        with self._lock:
-            if self._users is None and self._error is None:
-                try:
-                    self._users = self._fetch(stream)
-                except Exception as exc:
-                    self._error = exc
-            if self._error is not None:
-                raise self._error
-            assert self._users is not None
-            return self._users
-
-    def names(self, stream: SourceStream) -> dict[str, str]:
-        """User id (as text) to name, for the speaker join (`speakers.clari_user_names`)."""
-        return clari_user_names(self.users(stream))
-
-    def names_or_none(self, stream: SourceStream) -> dict[str, str] | None:
-        """`names`, or None when `GET /users` failed: the contract's "a failed GET /users leaves internal names
-        null with one WARNING" (one per run, whichever stream asks). A Retry-After beyond
-        `max_retry_wait_seconds` still ends the run, as it does for any request."""
-        try:
-            return self.names(stream)
-        except RetryWaitTooLong:
-            raise
-        except (TapCallsError, requests.RequestException, ValueError) as exc:
-            with self._lock:
-                warn, self._warned = not self._warned, True
-            if warn:
-                stream.logger.warning(
-                    "%s: GET /users failed (%s); transcript speakers who are Copilot users keep a null "
-                    "speaker_name in this run",
-                    stream.name,
-                    exc,
-                )
-            return None
-
-    def _fetch(self, stream: SourceStream) -> list[dict]:
-        request = stream.build_prepared_request(
-            method="GET", url=stream.url_base + self.path, headers=stream.http_headers
-        )
-        body = response_json(stream.sender(request, None))
-        users = body.get("users") if isinstance(body, dict) else None
-        return [u for u in users or () if isinstance(u, dict)]
-
-
 # ------------------------------------------------------------------------------------------ streams
 
 
@@ -262,7 +187,7 @@ class ClariFullTableStream(ClariStream, FullTableStream):
     """One full read per sync: every item the endpoint lists, built by `build` (ignores start/end dates;
     ACTIVATE_VERSION lets targets drop or mark the rows that vanished)."""
 
-    build: t.ClassVar[t.Callable[[dict], dict]]
+    build: t.ClassVar[staticmethod[[dict[str, t.Any]], dict[str, t.Any]]]
 
     @property
     @override
@@ -271,14 +196,14 @@ class ClariFullTableStream(ClariStream, FullTableStream):
         return super().emit_activate_version_messages and self.scheduler.stopped is None
 
     @override
-    def get_new_paginator(self) -> BaseAPIPaginator:
+    def get_new_paginator(self) -> BaseAPIPaginator[t.Any]:
         return SinglePagePaginator()  # /users, /v2/topics and /scorecard-template are not paginated
 
-    def items(self, context: Context | None) -> t.Iterable[dict]:
+    def items(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         return self.request_records(context)
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         for item in self.items(context):
             yield type(self).build(item)
         self.log_summary()
@@ -296,7 +221,7 @@ class ClariUsersStream(ClariFullTableStream):
         self.directory = directory
 
     @override
-    def items(self, context: Context | None) -> t.Iterable[dict]:
+    def items(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         return self.directory.users(self)
 
 
@@ -317,7 +242,7 @@ class ClariScorecardTemplatesStream(ClariFullTableStream):
     build = staticmethod(template_record)
 
     @override
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         body = response_json(response)
         items = template_items(body)
         if items is None:
@@ -344,6 +269,8 @@ class ClariScorecardsStream(ClariFullTableStream):
     repeats are dropped by id. The time of the last full read is kept in this stream's STATE.
     """
 
+    default_page_size = SCORECARD_PAGE_SIZE
+
     name = "clari_scorecards"
     path = "/scorecard"
     primary_keys = ("id",)
@@ -355,7 +282,6 @@ class ClariScorecardsStream(ClariFullTableStream):
     def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self.run_started_at = utc_now()
-        self.page_size = SCORECARD_PAGE_SIZE
         self._first_page = False
         self._splittable = True
         self._matched: int | None = None
@@ -382,37 +308,15 @@ class ClariScorecardsStream(ClariFullTableStream):
         return super().emit_activate_version_messages and self.due
 
     @override
-    def get_new_paginator(self) -> BaseAPIPaginator:
+    def get_new_paginator(self) -> BaseAPIPaginator[t.Any]:
         return ClariStream.get_new_paginator(self)  # Clari's skip paging, never past MAX_SKIP
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
+    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, t.Any]:
         return {**(context or {}), "limit": self.page_size, "skip": next_page_token or 0}
 
     @override
-    def validate_response(self, response: requests.Response) -> None:
-        if response.status_code == 502 and self.page_size > MIN_PAGE_SIZE:
-            self.page_size = max(MIN_PAGE_SIZE, self.page_size // 2)
-            self.logger.warning(
-                "clari_scorecards: HTTP 502 on /scorecard; asking for %d per page", self.page_size
-            )
-        super().validate_response(response)
-
-    @override
-    def _request(
-        self, prepared_request: requests.PreparedRequest, context: Context | None
-    ) -> requests.Response:
-        # private SDK API (as `SourceStream.sender`): a retry resends the same request, with the page size as
-        # it is now.
-        url = urlparse(prepared_request.url)
-        query = parse_qs(url.query)
-        if int(query.get("limit", [0])[0]) > self.page_size:
-            query["limit"] = [str(self.page_size)]
-            prepared_request.url = url._replace(query=urlencode(query, doseq=True)).geturl()
-        return super()._request(prepared_request, context)
-
-    @override
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict[str, t.Any]]:
         # Decided on a listing's first page, before its next page is asked for.
         if self._first_page:
             self._first_page = False
@@ -422,7 +326,7 @@ class ClariScorecardsStream(ClariFullTableStream):
         return super().parse_response(response)
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         if not self.due:
             self.logger.info(
                 "clari_scorecards: last full read at %s, less than lookback_interval_hours=%g ago; nothing read "
@@ -447,7 +351,7 @@ class ClariScorecardsStream(ClariFullTableStream):
 
     def read_listing(
         self, listing: TimeRange, seen: set[str], ceiling: datetime, *, splittable: bool = True
-    ) -> t.Generator[dict, None, int]:
+    ) -> t.Generator[dict[str, t.Any], None, int]:
         """Yield the listing's scorecards not in `seen`; return its `matched`."""
         self.listings += 1
         self._first_page, self._matched, self._splittable = True, None, splittable

@@ -249,6 +249,10 @@ class SourceStream(RESTStream[t.Any]):
         self.update_sync_costs(prepared, response, context)
         return response
 
+    def send_page(self, context: Context | None, token: t.Any = None) -> requests.Response:
+        """One page of a listing (default: `send`); a source whose pages can be too large overrides it."""
+        return self.send(context, token)
+
     @property
     def sender(self) -> Callable[[requests.PreparedRequest, Context | None], requests.Response]:
         """The decorated request function (built once per stream)."""
@@ -269,7 +273,7 @@ class SourceStream(RESTStream[t.Any]):
         paginator = self.get_new_paginator()
         token = None
         while True:
-            response = self.send(context, token)
+            response = self.send_page(context, token)
             records = list(self.parse_response(response))
             yield from records
             if paginator is None:

@@ -472,6 +472,26 @@ class _CallsRun:
         self.submit_page(window, token)
         return response, True
 
+    def split_for(self, window: Window, first_page: requests.Response) -> tuple[list[Window], int] | None:
+        """How a window whose first page this is will be read instead (CallsStream.parts_for); None: whole.
+        Pure, so the worker that got the page and the stream's thread decide alike."""
+        if self.dry_run:
+            return None
+        sample = [
+            parse_datetime(started)
+            for call in self.stream.parse_response(first_page)
+            if isinstance(started := (call.get("metaData") or {}).get("started"), str)
+        ]
+        return self.stream.parts_for(
+            self.stream.window_total(first_page),
+            window,
+            sample,
+            threshold=self.split_threshold.get(window, self.stream.window_split_records),
+            wanted=self.stream.windows_wanted
+            if self.plan.first_run
+            else self.stream.windows_wanted_rereading,
+        )
+
     def release_deferred(self) -> None:
         while self.deferred and self.open_batches < self.max_open_batches:
             self.request_page(*self.deferred.popleft())
@@ -495,28 +515,14 @@ class _CallsRun:
             )
             self.request_page(window, None)
             return
-        if cursor is None and progress.restarts == 0 and not self.dry_run:
-            total = self.stream.window_total(response)
-            sample = [
-                parse_datetime(started)
-                for call in self.stream.parse_response(response)
-                if isinstance(started := (call.get("metaData") or {}).get("started"), str)
-            ]
-            split = self.stream.parts_for(
-                total,
-                window,
-                list(sample),
-                threshold=self.split_threshold.get(window, self.stream.window_split_records),
-                wanted=self.stream.windows_wanted
-                if self.plan.first_run
-                else self.stream.windows_wanted_rereading,
-            )
+        if cursor is None and progress.restarts == 0:
+            split = self.split_for(window, response)
             if split is not None:
                 parts, target = split
                 self.stream.logger.info(
                     "calls: %s holds %d calls; reading it as %d windows",
                     window,
-                    total,
+                    self.stream.window_total(response),
                     len(parts),
                 )
                 self.watermark.remove(window)

@@ -13,9 +13,8 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
-from tap_calls.clari import ClariCallsStream
+from tap_calls.clari import ClariCallsStream, ClariDirectory
 from tap_calls.clari_more import (
-    ClariDirectory,
     ClariScorecardsStream,
     ClariScorecardTemplatesStream,
     ClariTopicsStream,
@@ -297,9 +296,9 @@ class TapCalls(Tap):
             clari = self.scheduler(
                 "Clari Copilot", "clari_requests_per_second", 10, quota=100_000, period="week"
             )
-            streams.append(ClariCallsStream(self, scheduler=clari))
             directory = ClariDirectory()  # GET /users once per run, for clari_users and clari_calls' speakers
             streams += [
+                ClariCallsStream(self, scheduler=clari, directory=directory),
                 ClariUsersStream(self, scheduler=clari, directory=directory),
                 ClariTopicsStream(self, scheduler=clari),
                 ClariScorecardsStream(self, scheduler=clari),

@@ -424,11 +424,6 @@ def test_users_are_fetched_once_and_shared(small):
     assert len(run.records["clari_users"]) == len(small.clari.users)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lead: ClariCallsStream.user_names() to return self.directory.names_or_none(self), the tap's one "
-    "ClariDirectory (discover_streams); until then clari_calls asks GET /users on its own",
-)
 def test_clari_calls_and_clari_users_share_one_users_request(small):
     config = clari(small, start_date=iso(small.now - timedelta(days=500)))
     run = run_tap(config, catalog=select(config, {"clari_calls", "clari_users"}))

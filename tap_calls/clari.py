@@ -324,6 +324,13 @@ class ClariCallsStream(ClariStream):
             return None
         return response_json(response).get("call") or {}
 
+    @override
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: Context | None = None
+    ) -> None:
+        # private SDK API: the bookmark moves only with the watermark (commit), never per record.
+        return
+
     def user_names(self) -> dict[str, str] | None:
         """Copilot user names by user id for the speaker join: the run's one GET /users (ClariDirectory)."""
         return self.directory.names_or_none(self)
@@ -464,7 +471,8 @@ class _ClariRun:
             self.listing.fetch_page,
             listing,
             skip,
-            priority=self.listings[listing].window.start.timestamp(),
+            # Listing before details: the next page must not wait behind the last page's details.
+            priority=self.listings[listing].window.start.timestamp() - 1e11,
         )
 
     def on_page(self, listing: Listing, skip: int, response: requests.Response) -> None:

@@ -206,7 +206,6 @@ class ClariFullTableStream(ClariStream, FullTableStream):
     def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         for item in self.items(context):
             yield type(self).build(item)
-        self.log_summary()
 
 
 class ClariUsersStream(ClariFullTableStream):
@@ -270,6 +269,7 @@ class ClariScorecardsStream(ClariFullTableStream):
     """
 
     default_page_size = SCORECARD_PAGE_SIZE
+    prefetchable = False  # many requests, and read only when due
 
     name = "clari_scorecards"
     path = "/scorecard"
@@ -347,7 +347,6 @@ class ClariScorecardsStream(ClariFullTableStream):
                 "while paged)",
                 self.unlisted,
             )
-        self.log_summary()
 
     def read_listing(
         self, listing: TimeRange, seen: set[str], ceiling: datetime, *, splittable: bool = True

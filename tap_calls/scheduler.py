@@ -41,8 +41,8 @@ class RateLimiter:
     so a thread that woke late cannot bunch up with the next one.
     """
 
-    # Arrival times at the server jitter by a few ms; a 3 % margin keeps every 1-second window under the cap.
-    SAFETY = 1.03
+    # Arrival times at the server jitter by a few ms; a 5 % margin keeps every 1-second window under the cap.
+    SAFETY = 1.05
 
     def __init__(
         self,
@@ -111,6 +111,8 @@ class Scheduler:
         self.credentials_ok = False
         self.stopped: str | None = None
         self.skipped_for_scope: dict[str, str] = {}
+        self.prefetch_started = False
+        self.streams: list[object] = []  # the source's streams (SourceStream), for prefetching
         # Requests by purpose (issue 12's visible cost): new data vs re-reading the look-back.
         self.requests_new = 0
         self.requests_reread = 0
@@ -315,6 +317,11 @@ class TaskGroup(t.Generic[K]):
             if result is _END:
                 return
             yield result
+
+    @property
+    def unread(self) -> int:
+        """Results finished but not yet taken by the consumer (a producer backs off when this grows)."""
+        return self.results.qsize()
 
     def cancel(self) -> None:
         """Drop the queued tasks; running ones finish but their results are ignored."""

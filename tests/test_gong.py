@@ -345,7 +345,7 @@ def test_crowded_windows_are_narrowed_and_nothing_is_lost(sandbox, monkeypatch):
         if "calls" in s.get("bookmarks", {})
     ]
     marks = [parse_datetime(m) for m in marks if m]
-    assert len(set(marks)) > 4
+    assert len(set(marks)) >= 3  # windows finish in any order: the watermark moves in fewer, larger steps
     assert marks == sorted(marks)
 
 

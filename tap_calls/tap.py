@@ -16,6 +16,7 @@ from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedE
 from tap_calls.clari import ClariCallsStream
 from tap_calls.client import RateLimiter, TapCallsError, parse_datetime
 from tap_calls.gong import CallBatches, CallsStream, PartiesStream, TranscriptsStream, UsersStream
+from tap_calls.gong_more import gong_more_streams
 from tap_calls.redact import redact_secrets
 
 SECRET_SETTINGS = ("access_key_secret", "access_token", "clari_api_key", "clari_api_password")
@@ -269,6 +270,7 @@ class TapCalls(Tap):
                 TranscriptsStream(self, limiter=gong, batches=batches),
                 UsersStream(self, limiter=gong),
             ]
+            streams += gong_more_streams(self, gong)
         if self.clari_configured or everything:
             clari = RateLimiter(
                 float(self.config.get("clari_requests_per_second") or 10), quota=100_000, quota_period="week"

@@ -1,0 +1,1 @@
+"""Stream schemas (`th.PropertiesList`), one module per group of streams."""

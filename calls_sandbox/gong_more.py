@@ -26,7 +26,8 @@ Endpoints (all under ``/gong``; auth, error bodies, cursors and the 100-record p
 Ground truth for tests: ``sb.gong_more`` (a ``GongMoreData``): ``scorecards``, ``trackers``, ``call_outcomes``,
 ``folders``, ``folder_content(folder_id)``, ``answered_scorecards``, ``expected_answered(from_day, to_day,
 method="BOTH")``, ``expected_daily_activity(from_day, to_day)``, ``expected_interaction_stats(from_day, to_day)``,
-``interaction(from_day, to_day)`` (one request's aggregate), ``today()``; changes while running:
+``interaction(from_day, to_day)`` (one request's aggregate), ``today()``; ``unknown_fields = True`` serves
+automatic reviews with a field the contract does not know; changes while running:
 ``add_review(review_time, method=...)``, ``revise_day(day)``. Control endpoints: ``POST /_sandbox/gong/add_review``
 (``{"review_time", "method"?}``), ``POST /_sandbox/gong/revise_day`` (``{"day"}``).
 """
@@ -114,6 +115,8 @@ class GongMoreData:
         self._revisions: dict[date, int] = {}
         self._by_day_version = -1
         self._by_day: dict[date, list[GongCall]] = {}
+        # When set, automatic reviews are served with a field the contract does not know (`aiConfidence`).
+        self.unknown_fields = False
 
     # ------------------------------------------------------------------------------------------------ clock
     def today(self) -> date:
@@ -402,8 +405,6 @@ class GongMoreData:
             review["editorUserId"] = rng.choice(self._user_ids)
         elif rng.random() < 0.5:
             del review["editorUserId"]  # omitted, not null
-        if automatic:
-            review["aiConfidence"] = round(rng.uniform(0.5, 1.0), 2)  # a field the tap does not know
         return review
 
     @property
@@ -705,6 +706,8 @@ class GongMoreApi:
                 continue
             items.append(r)
         items.sort(key=lambda r: order_key(self.sb.seed, r["answeredScorecardId"]))
+        if self.data.unknown_fields:
+            items = [{**r, "aiConfidence": 0.9} if r["reviewMethod"] == "AUTOMATIC" else r for r in items]
         return self._paged(req, items, "answeredScorecards", NO_ANSWERED)
 
     def _stats_range(self, req: Request) -> tuple[date, date] | Reply:

@@ -42,6 +42,10 @@ DAY_BY_DAY_WINDOW_DAYS = 7
 # Before any stats response has named the company's zone, no `toDate` is later than today at UTC-12.
 EARLIEST_OFFSET = timedelta(hours=-12)
 _FROM = "__from_date_time"  # the response's own window start, handed from parse_response to the builder
+DEFAULT_LOOKBACK_INTERVAL_HOURS = 24.0
+# A full look-back (or full read) is due once the last is `lookback_interval_hours` minus this old, so a
+# pipeline run daily never skips a day for starting a few minutes earlier than yesterday.
+INTERVAL_SLACK = timedelta(hours=1)
 
 
 # ----------------------------------------------------------------------------------------------- builders
@@ -212,6 +216,17 @@ def interaction_record(raw: dict, day: str) -> dict:
     return record
 
 
+def full_read_due(stamp: t.Any, now: datetime, interval_hours: float) -> bool:
+    """Whether the last full read or look-back (a timestamp kept in STATE) is old enough for another."""
+    if not stamp:
+        return True
+    try:
+        last = parse_datetime(str(stamp))
+    except ValueError:
+        return True
+    return now - last >= timedelta(hours=interval_hours) - INTERVAL_SLACK
+
+
 # ------------------------------------------------------------------------------------------- company clock
 class CompanyClock:
     """The company's time zone, learnt from the first stats response that names it (shared by the streams)."""
@@ -295,6 +310,12 @@ class GongMoreStream(GongStream):
     def __init__(self, tap: Tap, *, limiter: RateLimiter, shared: Shared, **kwargs: t.Any) -> None:
         super().__init__(tap, limiter=limiter, **kwargs)
         self.shared = shared
+        self.run_started_at = utc_now()
+
+    @property
+    def interval_hours(self) -> float:
+        value = self.config.get("lookback_interval_hours")
+        return DEFAULT_LOOKBACK_INTERVAL_HOURS if value is None else float(value)
 
     def scheduler_imap(self, fn: Callable[[t.Any], t.Any], items: Iterable[t.Any]) -> Iterator[t.Any]:
         """fn(item) for each item, results in the items' order: on the tap's scheduler (many requests in
@@ -397,11 +418,28 @@ class LibraryFoldersStream(FullTableStream):
 
 
 class LibraryFolderCallsStream(FullTableStream):
+    """One request per folder, so read in full at most once per `lookback_interval_hours` (time kept in STATE)."""
+
     name = "library_folder_calls"
     path = "/v2/library/folder-content"
     primary_keys = ("folder_id", "call_id", "created")
     schema = schemas.LIBRARY_FOLDER_CALL.to_dict()
     records_key = "calls"
+    state_key = "last_full_read"
+    _due: bool | None = None
+
+    @property
+    def due(self) -> bool:
+        """Decided once per run, before ACTIVATE_VERSION: a run that reads nothing must not activate a version."""
+        if self._due is None:
+            self._due = full_read_due(
+                self.stream_state.get(self.state_key), self.run_started_at, self.interval_hours
+            )
+        return self._due
+
+    @property
+    def emit_activate_version_messages(self) -> bool:
+        return super().emit_activate_version_messages and self.due
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict:
         assert context is not None
@@ -414,9 +452,19 @@ class LibraryFolderCallsStream(FullTableStream):
         ]
 
     def get_records(self, context: Context | None) -> t.Iterator[dict]:
+        if not self.due:
+            self.logger.info(
+                "library_folder_calls: last read in full at %s, less than lookback_interval_hours=%g ago; "
+                "nothing read this run",
+                self.stream_state.get(self.state_key),
+                self.interval_hours,
+            )
+            return
         folder_ids = [folder["id"] for folder in self.shared.folders()]
         for records in self.scheduler_imap(self.folder_content, folder_ids):
             yield from records
+        self.stream_state[self.state_key] = self.run_started_at.isoformat()
+        self.state_manager.is_flushed = False
         self.log_summary()
 
 
@@ -428,10 +476,13 @@ class Window(t.NamedTuple):
 class DayStream(GongMoreStream):
     """Reads [day of start_date, day of end_date rounded up) in whole-day windows, several in flight.
 
-    Later runs start at the bookmark's day minus `lookback_days` (rounded up) minus `slack_days`. The
-    bookmark is the last day whose records (and all earlier days') were emitted, never later than the
-    company's yesterday.
+    Later runs start at the bookmark's day minus `lookback_days` (rounded up) minus `slack_days` when the
+    full look-back is due (once per `lookback_interval_hours`, its time kept in STATE), else at the bookmark's
+    day minus one. The bookmark is the last day whose records (and all earlier days') were emitted, never
+    later than the company's yesterday.
     """
+
+    state_key = "last_full_lookback"
 
     window_days: t.ClassVar[int] = 1
     slack_days: t.ClassVar[int] = 0
@@ -455,9 +506,15 @@ class DayStream(GongMoreStream):
         first = clock.day_of(start or now - timedelta(days=365))
         bookmark = self.bookmark_day()
         if bookmark is not None:
-            lookback = math.ceil(float(self.config.get("lookback_days") or 0))
-            first = max(first, bookmark - timedelta(days=lookback + self.slack_days))
+            if self.full_lookback_due(now):
+                lookback = math.ceil(float(self.config.get("lookback_days") or 0))
+                first = max(first, bookmark - timedelta(days=lookback + self.slack_days))
+            else:
+                first = max(first, bookmark - ONE_DAY)
         return Window(first, clock.day_after(end))
+
+    def full_lookback_due(self, now: datetime) -> bool:
+        return full_read_due(self.stream_state.get(self.state_key), now, self.interval_hours)
 
     def windows(self, start: date, end: date) -> list[Window]:
         out = []
@@ -474,8 +531,14 @@ class DayStream(GongMoreStream):
         raise NotImplementedError
 
     def get_records(self, context: Context | None) -> t.Iterator[dict]:
-        now = utc_now()
+        now = self.run_started_at
+        full_lookback = self.bookmark_day() is None or self.full_lookback_due(now)  # a backfill counts as one
         full = self.day_range(now)
+        if (
+            self.ABORT_AT_RECORD_COUNT is not None
+        ):  # a dry run (`--test`): the newest window first, no bookmark
+            yield from self._dry_run(full, now)
+            return
         batching = bool(self.get_batch_config(self.config))
         start = full.start
         self.logger.info("%s: reading days %s to %s (exclusive)", self.name, full.start, full.end)
@@ -486,9 +549,14 @@ class DayStream(GongMoreStream):
                 self.complete(window.end - ONE_DAY, now, write=not batching)
             # A stats answer may have named the company's zone meanwhile: its today may be a day later.
             start = pending[-1].end
-        if batching:
-            self.state_manager.is_flushed = False
+        if full_lookback:
+            self.stream_state[self.state_key] = now.isoformat()
+        self.state_manager.is_flushed = False
         self.log_summary()
+
+    def _dry_run(self, full: Window, now: datetime) -> t.Iterator[dict]:
+        for window in reversed(self.windows(full.start, self.readable_end(full.end, now))):
+            yield from self.fetch_window(window)
 
     def complete(self, day: date, now: datetime, *, write: bool = True) -> None:
         """Move the bookmark to `day` (at most the company's yesterday; never backwards)."""

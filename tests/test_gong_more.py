@@ -393,6 +393,23 @@ def test_full_table_streams_cost_one_request_each_and_one_per_workspace_and_fold
         assert not result.state["bookmarks"].get(stream, {}).get("replication_key_value")
 
 
+def test_library_folder_calls_are_read_in_full_at_most_once_per_lookback_interval(sandbox, full_tables):
+    first, _ = full_tables
+    stamp = first.state["bookmarks"]["library_folder_calls"]["last_full_read"]
+    assert stamp
+    sandbox.clear_log()
+    second = run(sandbox, ("library_folder_calls", "trackers"), state=first.state)
+    assert not requests_to(list(sandbox.log), "/v2/library/folder-content")
+    assert not second.records["library_folder_calls"] and second.records["trackers"]
+    # A run that reads nothing must not activate a new version (targets would drop every row).
+    assert [m["stream"] for m in second.messages if m["type"] == "ACTIVATE_VERSION"] == ["trackers"]
+    assert second.state["bookmarks"]["library_folder_calls"]["last_full_read"] == stamp
+    sandbox.clear_log()
+    third = run(sandbox, ("library_folder_calls",), state=first.state, lookback_interval_hours=0)
+    assert len(requests_to(list(sandbox.log), "/v2/library/folder-content")) == len(sandbox.gong_more.folders)
+    assert len(third.records["library_folder_calls"]) == len(first.records["library_folder_calls"])
+
+
 def test_workspace_id_filters_trackers_folders_and_scorecards(sandbox):
     workspace = sandbox.gong.workspaces[1]["id"]
     sandbox.clear_log()
@@ -489,7 +506,9 @@ def test_answered_scorecards_are_every_review_manual_and_automatic(sandbox):
 def test_a_late_review_inside_the_lookback_arrives_on_the_next_run():
     with Sandbox(seed=12, gong_calls=400, gong_span_days=90, clari_calls=0) as sb:
         more = sb.gong_more
-        first = run(sb, ("answered_scorecards",), start_date=noon_utc(60), lookback_days=2)
+        first = run(
+            sb, ("answered_scorecards",), start_date=noon_utc(60), lookback_days=2, lookback_interval_hours=0
+        )
         bookmark = date.fromisoformat(
             first.state["bookmarks"]["answered_scorecards"]["replication_key_value"]
         )
@@ -504,9 +523,18 @@ def test_a_late_review_inside_the_lookback_arrives_on_the_next_run():
         )
         sb.clear_log()
         second = run(
-            sb, ("answered_scorecards",), state=first.state, start_date=noon_utc(60), lookback_days=2
+            sb,
+            ("answered_scorecards",),
+            state=first.state,
+            start_date=noon_utc(60),
+            lookback_days=2,
+            lookback_interval_hours=0,
         )
         log = list(sb.log)
+        # Between full look-backs (the default interval is 24 h) a run re-reads from the bookmark's day - 1.
+        sb.clear_log()
+        run(sb, ("answered_scorecards",), state=second.state, start_date=noon_utc(60), lookback_days=2)
+        between = review_bodies(list(sb.log))
     got = set(second.ids("answered_scorecards", "answered_scorecard_id"))
     assert {r["answeredScorecardId"] for r in late} <= got
     bodies = review_bodies(log)
@@ -518,6 +546,8 @@ def test_a_late_review_inside_the_lookback_arrives_on_the_next_run():
     # Everything re-read inside the look-back is what Gong holds there.
     expected = more.expected_answered(earliest)
     assert got == {r["answeredScorecardId"] for r in expected}
+    bookmark = date.fromisoformat(second.state["bookmarks"]["answered_scorecards"]["replication_key_value"])
+    assert min(b["reviewFromDate"] for b in between) == (bookmark - timedelta(days=1)).isoformat()
 
 
 # ------------------------------------------------------------------------------------------------ stats
@@ -561,10 +591,9 @@ def test_interaction_stats_are_each_days_own_aggregates(sandbox, stats_run):
         if (user, d.isoformat()) in expected
     )
     bookmark = result.state["bookmarks"]["interaction_stats"]
-    assert bookmark == {
-        "replication_key": "date",
-        "replication_key_value": (today - timedelta(days=1)).isoformat(),
-    }
+    assert bookmark["replication_key"] == "date"
+    assert bookmark["replication_key_value"] == (today - timedelta(days=1)).isoformat()
+    assert bookmark["last_full_lookback"]  # a backfill counts as a full look-back
 
 
 def test_user_daily_activity_has_a_row_per_user_and_active_day(sandbox, stats_run):
@@ -607,7 +636,7 @@ def test_stats_later_runs_reread_the_lookback_and_take_revised_days():
         more = sb.gong_more
         start = noon_utc(15)
         streams = ("user_daily_activity", "interaction_stats")
-        first = run(sb, streams, start_date=start, lookback_days=3)
+        first = run(sb, streams, start_date=start, lookback_days=3, lookback_interval_hours=0)
         yesterday = more.today() - timedelta(days=1)
         assert first.state["bookmarks"]["interaction_stats"]["replication_key_value"] == yesterday.isoformat()
         # Gong revises a day's figures while it processes the day's calls.
@@ -617,7 +646,9 @@ def test_stats_later_runs_reread_the_lookback_and_take_revised_days():
         after = more.expected_interaction_stats(revised_day, revised_day + timedelta(days=1))
         assert before != after
         sb.clear_log()
-        second = run(sb, streams, state=first.state, start_date=start, lookback_days=3)
+        second = run(
+            sb, streams, state=first.state, start_date=start, lookback_days=3, lookback_interval_hours=0
+        )
         log = list(sb.log)
         activity = more.expected_daily_activity(yesterday - timedelta(days=3), more.today())
     got = by(second.records["interaction_stats"], "user_id", "date")

@@ -468,8 +468,12 @@ class GongMoreData:
             return self._revisions.get(day, 0)
 
     def day_activity(self, day: date) -> dict[str, dict[str, list[str]]]:
-        """Per user with any activity that day, the fifteen activities as lists of call ids."""
-        rng = self._rng("activity", day, self._revision(day))
+        """Per user with any activity that day, the fifteen activities as lists of call ids.
+
+        Each call draws its own attendees and, on each of the 14 days from its start, its own events (a listen,
+        a share, feedback, a comment), so a call added later only adds activity; a revision of the day adds one
+        more listen per revision.
+        """
         users = set(self._emails)
         out: dict[str, dict[str, list[str]]] = {}
 
@@ -481,25 +485,31 @@ class GongMoreData:
                 ids.append(call_id)
 
         by_day = self._calls_by_day()
-        todays = by_day.get(day, [])
-        for call in todays:
+        for call in by_day.get(day, []):
+            rng = self._rng("attend", call.id)
             add(call.primary_user_id, "callsAsHost", call.id)
             add(call.primary_user_id, "callsAttended", call.id)
             for _ in range(rng.choice([0, 0, 1, 2])):
                 add(rng.choice(self._user_ids), "callsAttended", call.id)
         recent = [c for d in range(14) for c in by_day.get(day - timedelta(days=d), [])]
-        if recent:
-            for _ in range(rng.randint(0, 3) + self._revision(day)):
+        for call in recent:
+            rng = self._rng("events", call.id, day)
+            if rng.random() >= 0.12:
+                continue
+            actor = rng.choice(self._user_ids)
+            given, received = _GIVEN[rng.randrange(len(_GIVEN))]
+            if actor == call.primary_user_id and given == "othersCallsListenedTo":
+                given = "ownCallsListenedTo"
+            add(actor, given, call.id)
+            if received:
+                add(call.primary_user_id, received, call.id)
+            if rng.random() < 0.1:
+                add(call.primary_user_id, "callsRequestedFeedback", call.id)
+        for revision in range(1, self._revision(day) + 1):
+            if recent:
+                rng = self._rng("revision", day, revision)
                 call = recent[rng.randrange(len(recent))]
-                actor = rng.choice(self._user_ids)
-                given, received = _GIVEN[rng.randrange(len(_GIVEN))]
-                if actor == call.primary_user_id and given == "othersCallsListenedTo":
-                    given = "ownCallsListenedTo"
-                add(actor, given, call.id)
-                if received:
-                    add(call.primary_user_id, received, call.id)
-                if rng.random() < 0.1:
-                    add(call.primary_user_id, "callsRequestedFeedback", call.id)
+                add(rng.choice(self._user_ids), "othersCallsListenedTo", call.id)
         for review in self._reviews_on(day):
             if review["reviewerUserId"]:
                 add(review["reviewerUserId"], "callsScorecardsFilled", review["callId"])

@@ -188,12 +188,29 @@ def test_details_pool_never_exceeds_the_cap():
         assert busiest <= 10
 
 
+GONG_STREAMS = {
+    "calls",
+    "parties",
+    "transcripts",
+    "users",
+    "workspaces",
+    "scorecards",
+    "answered_scorecards",
+    "trackers",
+    "call_outcomes",
+    "library_folders",
+    "library_folder_calls",
+    "user_daily_activity",
+    "interaction_stats",
+}
+
+
 @pytest.mark.parametrize(
     ("sources", "streams"),
     [
-        (("gong",), {"calls", "parties", "transcripts", "users"}),
+        (("gong",), GONG_STREAMS),
         (("clari",), {"clari_calls"}),
-        (("gong", "clari"), {"calls", "parties", "transcripts", "users", "clari_calls"}),
+        (("gong", "clari"), {*GONG_STREAMS, "clari_calls"}),
     ],
 )
 def test_each_configured_source_syncs_just_its_streams(sources, streams):

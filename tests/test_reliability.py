@@ -20,6 +20,7 @@ import pytest
 from calls_sandbox import Sandbox
 from tap_calls.client import SourceStream, TapCallsError, parse_datetime
 from tap_calls.gong import CallsStream
+from tap_calls.tap import TapCalls
 from tests.harness import parse, run_tap
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,7 +177,19 @@ def test_quota_stop_leaves_a_state_that_resumes_without_loss(tmp_path):
             "requests_per_second": 200,
             "lookback_days": 0,
         }
-        first = run_cli(tmp_path, config, command=SMALL_WINDOWS)
+        # Only the calls streams: the others would spend the tiny quota first (streams run alphabetically).
+        catalog = TapCalls(config=config, parse_env_config=False).catalog_dict
+        for entry in catalog["streams"]:
+            for meta in entry["metadata"]:
+                if meta["breadcrumb"] == []:
+                    meta["metadata"]["selected"] = entry["tap_stream_id"] in (
+                        "calls",
+                        "parties",
+                        "transcripts",
+                    )
+        (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+        command = [*SMALL_WINDOWS, "--catalog", str(tmp_path / "catalog.json")]
+        first = run_cli(tmp_path, config, command=command)
         assert first.returncode != 0
         errors = [line for line in first.stderr.splitlines() if "ERROR" in line]
         assert len(errors) == 1 and "max_retry_wait_seconds" in errors[0] and "3600" in errors[0]
@@ -187,7 +200,7 @@ def test_quota_stop_leaves_a_state_that_resumes_without_loss(tmp_path):
 
         sb.gong_daily_quota = None  # a new day
         sb.clear_log()
-        second = run_cli(tmp_path, config, state=state, command=SMALL_WINDOWS)
+        second = run_cli(tmp_path, config, state=state, command=command)
         assert second.returncode == 0, second.stderr[-2000:]
         resumed = parse(second.stdout)
         # Finished windows are not read again; everything arrives across the two runs.
@@ -470,7 +483,23 @@ def test_connection_test_mode_reads_one_record_per_stream_quietly(sandbox, tmp_p
     assert result.returncode == 0, result.stderr[-2000:]
     run = parse(result.stdout)
     assert {stream: len(rows) for stream, rows in run.records.items()} == dict.fromkeys(
-        ("calls", "parties", "transcripts", "users", "clari_calls"), 1
+        (
+            "calls",
+            "parties",
+            "transcripts",
+            "users",
+            "clari_calls",
+            "workspaces",
+            "scorecards",
+            "answered_scorecards",
+            "trackers",
+            "call_outcomes",
+            "library_folders",
+            "library_folder_calls",
+            "user_daily_activity",
+            "interaction_stats",
+        ),
+        1,
     )
     assert error_lines(result) == []
 

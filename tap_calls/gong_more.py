@@ -20,10 +20,17 @@ import typing as t
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tap_calls.client import AuthError, parse_datetime, response_json, utc_now
+from typing_extensions import override
+
+from tap_calls.client import FullTableStream as _FullTable
+from tap_calls.client import Refused, response_json
+from tap_calls.dates import parse_datetime, utc_now
+from tap_calls.errors import ScopeMissing
 from tap_calls.gong import GongStream
-from tap_calls.keys import snake, snake_keys
+from tap_calls.keys import as_id, snake, snake_keys
+from tap_calls.paging import restart_on_expiry
 from tap_calls.schemas import gong_more as schemas
+from tap_calls.windows import INTERVAL_SLACK
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -32,7 +39,7 @@ if t.TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from tap_calls.client import RateLimiter
+    from tap_calls.scheduler import Scheduler
 
 ONE_DAY = timedelta(days=1)
 # Review windows: reviews are sparse, so a month per request (paged by 100) keeps a year at 13 requests.
@@ -43,15 +50,12 @@ DAY_BY_DAY_WINDOW_DAYS = 7
 EARLIEST_OFFSET = timedelta(hours=-12)
 _FROM = "__from_date_time"  # the response's own window start, handed from parse_response to the builder
 DEFAULT_LOOKBACK_INTERVAL_HOURS = 24.0
-# A full look-back (or full read) is due once the last is `lookback_interval_hours` minus this old, so a
-# pipeline run daily never skips a day for starting a few minutes earlier than yesterday.
-INTERVAL_SLACK = timedelta(hours=1)
 
 
 # ----------------------------------------------------------------------------------------------- builders
 def str_id(value: t.Any) -> str | None:
     """Gong's spec says int64, the live API sends strings: either way a string (None stays None)."""
-    return None if value is None else str(value)
+    return as_id(value)
 
 
 def int_or_none(value: t.Any) -> int | None:
@@ -272,7 +276,7 @@ class Shared:
         with self.lock:
             if self._workspaces is None:
                 assert self.workspaces_stream is not None
-                self._workspaces = list(self.workspaces_stream.request_records({}))
+                self._workspaces = self.workspaces_stream.fetch_all({})
             return self._workspaces
 
     def folders(self) -> list[dict]:
@@ -287,10 +291,14 @@ class Shared:
                 else:
                     try:
                         workspace_ids = [str_id(w.get("id")) for w in self.workspaces()]
-                    except AuthError as exc:
+                    except Refused as refused:
+                        verdict = stream.refusal(refused)
+                        if not isinstance(verdict, ScopeMissing):
+                            raise verdict from None
                         stream.logger.info(
-                            "library_folders: no workspace list (%s); folders are listed once, workspace_id null",
-                            exc,
+                            "library_folders: no workspace list (the credentials lack %s); folders are "
+                            "listed once, with workspace_id null",
+                            verdict.scope,
                         )
                         workspace_ids = [None]
                 folders: dict[str, dict] = {}
@@ -307,8 +315,8 @@ class Shared:
 class GongMoreStream(GongStream):
     """Base of the streams here: Gong's auth, errors and empty-404s; a shared clock and lists; the scheduler."""
 
-    def __init__(self, tap: Tap, *, limiter: RateLimiter, shared: Shared, **kwargs: t.Any) -> None:
-        super().__init__(tap, limiter=limiter, **kwargs)
+    def __init__(self, tap: Tap, *, scheduler: Scheduler, shared: Shared, **kwargs: t.Any) -> None:
+        super().__init__(tap, scheduler=scheduler, **kwargs)
         self.shared = shared
         self.run_started_at = utc_now()
 
@@ -318,31 +326,25 @@ class GongMoreStream(GongStream):
         return DEFAULT_LOOKBACK_INTERVAL_HOURS if value is None else float(value)
 
     def scheduler_imap(self, fn: Callable[[t.Any], t.Any], items: Iterable[t.Any]) -> Iterator[t.Any]:
-        """fn(item) for each item, results in the items' order: on the tap's scheduler (many requests in
-        flight within the rate cap) when it has one, else one after the other."""
-        scheduler = getattr(self, "scheduler", None)
-        if scheduler is not None:
-            return scheduler.imap(fn, items)
-        return map(fn, items)
+        """fn(item) for each item on the source's scheduler (as many in flight as the rate cap and the
+        latency call for), results in the items' order."""
+        return self.scheduler.imap(fn, items)
 
 
-class FullTableStream(GongMoreStream):
+class FullTableStream(GongMoreStream, _FullTable):
     """One request, every record, each run; ACTIVATE_VERSION lets targets drop rows that vanished."""
 
     replication_key = None
     build: t.ClassVar[Callable[[dict], dict]]
 
-    @property
-    def emit_activate_version_messages(self) -> bool:
-        return bool(self.config.get("emit_activate_version_messages", True))
-
     def keep(self, record: dict) -> bool:
         return True
 
     def raw_records(self) -> Iterable[dict]:
-        return self.request_records({})
+        return self.fetch_all({})
 
-    def get_records(self, context: Context | None) -> t.Iterator[dict]:
+    @override
+    def read_records(self, context: Context | None) -> t.Iterator[dict]:
         for raw in self.raw_records():
             record = type(self).build(raw)
             if self.keep(record):
@@ -356,6 +358,7 @@ class WorkspacesStream(FullTableStream):
     primary_keys = ("id",)
     schema = schemas.WORKSPACE.to_dict()
     records_key = "workspaces"
+    required_scope = "api:workspaces:read"
     build = staticmethod(workspace_record)
 
     def raw_records(self) -> Iterable[dict]:
@@ -368,6 +371,7 @@ class ScorecardsStream(FullTableStream):
     primary_keys = ("scorecard_id",)
     schema = schemas.SCORECARD.to_dict()
     records_key = "scorecards"
+    required_scope = "api:settings:scorecards:read"
     build = staticmethod(scorecard_record)
 
     def keep(self, record: dict) -> bool:
@@ -382,6 +386,7 @@ class TrackersStream(FullTableStream):
     primary_keys = ("tracker_id",)
     schema = schemas.TRACKER.to_dict()
     records_key = "keywordTrackers"
+    required_scope = "api:settings:trackers:read"
     build = staticmethod(tracker_record)
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict:
@@ -395,6 +400,7 @@ class CallOutcomesStream(FullTableStream):
     primary_keys = ("call_outcome",)
     schema = schemas.CALL_OUTCOME.to_dict()
     records_key = "outcomes"
+    required_scope = "api:call-outcomes:read"
     build = staticmethod(call_outcome_record)
 
 
@@ -404,6 +410,7 @@ class LibraryFoldersStream(FullTableStream):
     primary_keys = ("id",)
     schema = schemas.LIBRARY_FOLDER.to_dict()
     records_key = "folders"
+    required_scope = "api:library:read"
     build = staticmethod(lambda record: record)  # already built by Shared.folders (which knows the workspace)
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict:
@@ -411,7 +418,7 @@ class LibraryFoldersStream(FullTableStream):
         return {"workspaceId": workspace} if workspace else {}
 
     def list_folders(self, workspace_id: str | None) -> list[dict]:
-        return list(self.request_records({"workspace_id": workspace_id}))
+        return self.fetch_all({"workspace_id": workspace_id})
 
     def raw_records(self) -> Iterable[dict]:
         return self.shared.folders()
@@ -425,6 +432,7 @@ class LibraryFolderCallsStream(FullTableStream):
     primary_keys = ("folder_id", "call_id", "created")
     schema = schemas.LIBRARY_FOLDER_CALL.to_dict()
     records_key = "calls"
+    required_scope = "api:library:read"
     state_key = "last_full_read"
     _due: bool | None = None
 
@@ -438,6 +446,7 @@ class LibraryFolderCallsStream(FullTableStream):
         return self._due
 
     @property
+    @override
     def emit_activate_version_messages(self) -> bool:
         return super().emit_activate_version_messages and self.due
 
@@ -447,11 +456,11 @@ class LibraryFolderCallsStream(FullTableStream):
 
     def folder_content(self, folder_id: str) -> list[dict]:
         return [
-            library_folder_call_record(raw, folder_id)
-            for raw in self.request_records({"folder_id": folder_id})
+            library_folder_call_record(raw, folder_id) for raw in self.fetch_all({"folder_id": folder_id})
         ]
 
-    def get_records(self, context: Context | None) -> t.Iterator[dict]:
+    @override
+    def read_records(self, context: Context | None) -> t.Iterator[dict]:
         if not self.due:
             self.logger.info(
                 "library_folder_calls: last read in full at %s, less than lookback_interval_hours=%g ago; "
@@ -482,7 +491,7 @@ class DayStream(GongMoreStream):
     later than the company's yesterday.
     """
 
-    state_key = "last_full_lookback"
+    state_key = "full_lookback_at"  # as `calls` names it
 
     window_days: t.ClassVar[int] = 1
     slack_days: t.ClassVar[int] = 0
@@ -530,7 +539,8 @@ class DayStream(GongMoreStream):
         """Every record of one window (all pages; from page 1 again if the cursor expires)."""
         raise NotImplementedError
 
-    def get_records(self, context: Context | None) -> t.Iterator[dict]:
+    @override
+    def read_records(self, context: Context | None) -> t.Iterator[dict]:
         now = self.run_started_at
         full_lookback = self.bookmark_day() is None or self.full_lookback_due(now)  # a backfill counts as one
         full = self.day_range(now)
@@ -558,6 +568,12 @@ class DayStream(GongMoreStream):
         for window in reversed(self.windows(full.start, self.readable_end(full.end, now))):
             yield from self.fetch_window(window)
 
+    @override
+    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+        # private SDK API (as CallChildStream): the bookmark is the last completed day, moved by `complete`,
+        # never the SDK's newest `review_time` or `date` seen.
+        return
+
     def complete(self, day: date, now: datetime, *, write: bool = True) -> None:
         """Move the bookmark to `day` (at most the company's yesterday; never backwards)."""
         day = min(day, self.shared.clock.today(now) - ONE_DAY)
@@ -581,6 +597,7 @@ class AnsweredScorecardsStream(DayStream):
     replication_key = "review_time"
     schema = schemas.ANSWERED_SCORECARD.to_dict()
     records_key = "answeredScorecards"
+    required_scope = "api:stats:scorecards"
     window_days = ANSWERED_WINDOW_DAYS
     slack_days = 1  # review days are the company's; before its zone is known, windows are UTC days
     capped_at_today = False  # Gong accepts a future reviewToDate; today's reviews are read (and re-read)
@@ -601,7 +618,12 @@ class AnsweredScorecardsStream(DayStream):
 
     def fetch_window(self, window: Window) -> list[dict]:
         context = {"from": window.start.isoformat(), "to": window.end.isoformat()}
-        raws = self.request_records_resuming(context, key=lambda raw: str(raw.get("answeredScorecardId")))
+        raws = restart_on_expiry(
+            lambda: self.request_records(context),
+            key=lambda raw: repr(raw.get("answeredScorecardId")),
+            what=self.path,
+            logger=self.logger,
+        )
         return [answered_scorecard_record(raw) for raw in raws]
 
 
@@ -627,7 +649,12 @@ class StatsStream(DayStream):
 
     def raw_items(self, window: Window) -> Iterator[dict]:
         context = {"from": window.start.isoformat(), "to": window.end.isoformat()}
-        return self.request_records_resuming(context, key=lambda raw: str(raw.get("userId")))
+        return restart_on_expiry(
+            lambda: self.request_records(context),
+            key=lambda raw: repr(raw.get("userId")),
+            what=self.path,
+            logger=self.logger,
+        )
 
 
 class UserDailyActivityStream(StatsStream):
@@ -636,6 +663,7 @@ class UserDailyActivityStream(StatsStream):
     primary_keys = ("user_id", "date")
     schema = schemas.USER_DAILY_ACTIVITY.to_dict()
     records_key = "usersDetailedActivities"
+    required_scope = "api:stats:user-actions:detailed"
     window_days = DAY_BY_DAY_WINDOW_DAYS
 
     def fetch_window(self, window: Window) -> list[dict]:
@@ -652,6 +680,7 @@ class InteractionStatsStream(StatsStream):
     primary_keys = ("user_id", "date")
     schema = schemas.INTERACTION.to_dict()
     records_key = "peopleInteractionStats"
+    required_scope = "api:stats:interaction"
     window_days = 1  # Gong aggregates over the requested range: one day per request
 
     def fetch_window(self, window: Window) -> list[dict]:
@@ -661,11 +690,11 @@ class InteractionStatsStream(StatsStream):
         return records
 
 
-def gong_more_streams(tap: Tap, limiter: RateLimiter) -> list[GongMoreStream]:
-    """The streams of this module, sharing one rate limiter (Gong's) and one `Shared`."""
+def gong_more_streams(tap: Tap, scheduler: Scheduler) -> list[GongMoreStream]:
+    """The streams of this module, on Gong's scheduler, sharing one `Shared`."""
     shared = Shared()
     streams: list[GongMoreStream] = [
-        cls(tap, limiter=limiter, shared=shared)
+        cls(tap, scheduler=scheduler, shared=shared)
         for cls in (
             WorkspacesStream,
             ScorecardsStream,

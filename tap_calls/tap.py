@@ -14,10 +14,12 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 
 from tap_calls.clari import ClariCallsStream
-from tap_calls.client import RateLimiter, TapCallsError, parse_datetime
+from tap_calls.dates import parse_datetime
+from tap_calls.errors import TapCallsError
 from tap_calls.gong import CallBatches, CallsStream, PartiesStream, TranscriptsStream, UsersStream
 from tap_calls.gong_more import gong_more_streams
 from tap_calls.redact import redact_secrets
+from tap_calls.scheduler import RateLimiter, Scheduler
 
 SECRET_SETTINGS = ("access_key_secret", "access_token", "clari_api_key", "clari_api_password")
 
@@ -134,6 +136,22 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Client-side cap on Clari Copilot requests (Clari allows 10/s and 100,000/week).",
     ),
     th.Property(
+        "lookback_interval_hours",
+        th.NumberType,
+        default=24,
+        title="Look-back interval (hours)",
+        description="The full lookback_days re-read runs when the last one is at least this old; runs in "
+        "between re-read only 3 hours before the bookmark. 0: every run re-reads the full look-back.",
+    ),
+    th.Property(
+        "max_requests_per_run",
+        th.IntegerType,
+        title="Most requests per run, per source",
+        description="The most requests one run may send to each source (Gong's daily quota is shared by every "
+        "integration of the company); reaching it ends that source's streams with one line and a resumable "
+        "STATE, exit 0.",
+    ),
+    th.Property(
         "max_retry_wait_seconds",
         th.NumberType,
         default=600,
@@ -145,6 +163,7 @@ CONFIG_SCHEMA = th.PropertiesList(
 
 NUMBER_SETTINGS = (
     "lookback_days",
+    "lookback_interval_hours",
     "requests_per_second",
     "clari_requests_per_second",
     "max_retry_wait_seconds",
@@ -260,25 +279,36 @@ class TapCalls(Tap):
         streams: list[Stream] = []
         everything = not self.gong_configured and not self.clari_configured
         if self.gong_configured or everything:
-            gong = RateLimiter(
-                float(self.config.get("requests_per_second") or 3), quota=10_000, quota_period="day"
-            )
+            gong = self.scheduler("Gong", "requests_per_second", 3, quota=10_000, period="day")
             batches = CallBatches()
             streams += [
-                CallsStream(self, limiter=gong, batches=batches),
-                PartiesStream(self, limiter=gong, batches=batches),
-                TranscriptsStream(self, limiter=gong, batches=batches),
-                UsersStream(self, limiter=gong),
+                CallsStream(self, scheduler=gong, batches=batches),
+                PartiesStream(self, scheduler=gong, batches=batches),
+                TranscriptsStream(self, scheduler=gong, batches=batches),
+                UsersStream(self, scheduler=gong),
             ]
             streams += gong_more_streams(self, gong)
         if self.clari_configured or everything:
-            clari = RateLimiter(
-                float(self.config.get("clari_requests_per_second") or 10), quota=100_000, quota_period="week"
+            clari = self.scheduler(
+                "Clari Copilot", "clari_requests_per_second", 10, quota=100_000, period="week"
             )
-            streams.append(ClariCallsStream(self, limiter=clari))
+            streams.append(ClariCallsStream(self, scheduler=clari))
         for stream in streams:
             stream.logger.addFilter(_quiet_about_user_errors)
         return streams
+
+    def scheduler(
+        self, source: str, rate_setting: str, default_rate: float, *, quota: int, period: str
+    ) -> Scheduler:
+        """The one request scheduler of a source, shared by all its streams."""
+        budget = self.config.get("max_requests_per_run")
+        limiter = RateLimiter(
+            float(self.config.get(rate_setting) or default_rate),
+            quota=quota,
+            quota_period=period,
+            max_requests=int(budget) if budget else None,
+        )
+        return Scheduler(source, limiter)
 
     @classmethod
     def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:

@@ -593,7 +593,7 @@ def test_interaction_stats_are_each_days_own_aggregates(sandbox, stats_run):
     bookmark = result.state["bookmarks"]["interaction_stats"]
     assert bookmark["replication_key"] == "date"
     assert bookmark["replication_key_value"] == (today - timedelta(days=1)).isoformat()
-    assert bookmark["last_full_lookback"]  # a backfill counts as a full look-back
+    assert bookmark["full_lookback_at"]  # a backfill counts as a full look-back
 
 
 def test_user_daily_activity_has_a_row_per_user_and_active_day(sandbox, stats_run):

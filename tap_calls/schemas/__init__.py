@@ -1,1 +1,1 @@
-"""Stream schemas (`th.PropertiesList`), one module per group of streams."""
+"""Stream schemas, one module per source (`th.PropertiesList`, shared pieces reused)."""

@@ -224,11 +224,11 @@ def test_a_bookmark_never_moves_back_nor_past_the_companys_yesterday():
 
 def test_between_full_lookbacks_a_run_rereads_from_the_bookmarks_day_minus_one():
     state = state_of("interaction_stats", "date", "2026-03-15")
-    state["bookmarks"]["interaction_stats"]["last_full_lookback"] = (NOW - timedelta(hours=5)).isoformat()
+    state["bookmarks"]["interaction_stats"]["full_lookback_at"] = (NOW - timedelta(hours=5)).isoformat()
     s = stream("interaction_stats", state, start_date="2026-01-01T00:00:00Z", lookback_days=7)
     assert s.day_range(NOW).start == date(2026, 3, 14)
     # 23 h after the last full look-back, the next is due (interval 24 h minus one hour).
-    state["bookmarks"]["interaction_stats"]["last_full_lookback"] = (NOW - timedelta(hours=23)).isoformat()
+    state["bookmarks"]["interaction_stats"]["full_lookback_at"] = (NOW - timedelta(hours=23)).isoformat()
     s = stream("interaction_stats", state, start_date="2026-01-01T00:00:00Z", lookback_days=7)
     assert s.day_range(NOW).start == date(2026, 3, 8)
     assert gm.full_read_due((NOW - timedelta(minutes=1)).isoformat(), NOW, 0)

@@ -202,7 +202,7 @@ class ClariCallsStream(ClariStream):
         self._user_names_read = False
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
+    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, t.Any]:
         assert context is not None
         listing: Listing = context["listing"]
         return {
@@ -227,7 +227,7 @@ class ClariCallsStream(ClariStream):
         # An id /call-details does not know (deleted since it was listed): skipped, as Clari advises.
         return response.status_code == 404 and self.endpoint_of(response.request) == "/call-details"
 
-    def fetch_details(self, call_id: str) -> dict | None:
+    def fetch_details(self, call_id: str) -> dict[str, t.Any] | None:
         """The `call` of GET /call-details (a scheduler task); None when Clari does not know the id."""
         request = self.build_prepared_request(
             method="GET",
@@ -285,7 +285,7 @@ class ClariCallsStream(ClariStream):
         )
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         plan = self.plan()
         if plan.start >= plan.end:
             self.logger.warning(
@@ -370,7 +370,7 @@ class _ClariRun:
         # Listing runs ahead of details by this much at most: bounded memory, never an idle cap.
         return 4 * self.stream.scheduler.max_in_flight
 
-    def records(self) -> Iterator[dict]:
+    def records(self) -> Iterator[dict[str, t.Any]]:
         window = self.plan.window
         self.watermark.add(window)
         self.windows[window] = _WindowProgress()
@@ -384,6 +384,7 @@ class _ClariRun:
             while self.waiting and self.details_in_flight < self.max_details_waiting:
                 self.request_page(*self.waiting.popleft())
         self.commit()
+        self.stream.logger.info("clari_calls: Clari Copilot so far: %s", self.stream.scheduler.cost_line())
 
     def start_listing(self, window: Window, listing: Listing, *, first: bool = False) -> None:
         self.windows[window].listings += 1
@@ -405,6 +406,17 @@ class _ClariRun:
     def on_page(self, listing: Listing, skip: int, response: requests.Response) -> None:
         progress = self.listings[listing]
         window = progress.window
+        modified = [
+            m
+            for c in self.stream.parse_response(response)
+            if isinstance(m := c.get("last_modified_time"), str)
+        ]
+        if self.old_bookmark is not None and (
+            not modified or max(map(parse_datetime, modified)) < self.old_bookmark
+        ):
+            self.stream.scheduler.requests_reread += 1  # every call on the page is older than the bookmark
+        else:
+            self.stream.scheduler.requests_new += 1
         if skip == 0:
             progress.matched = self.listing.matched(response)
             if progress.first and progress.matched > WINDOW_RECORDS:
@@ -441,14 +453,15 @@ class _ClariRun:
             self.windows[part] = _WindowProgress()
             self.start_listing(part, Listing(part.start - BOUNDARY_OVERLAP, part.end), first=True)
 
-    def consider(self, window: Window, call_id: str, call: dict) -> None:
+    def consider(self, window: Window, call_id: str, call: dict[str, t.Any]) -> None:
         """Fetch details for a listed call unless the look-back already emitted it unchanged."""
         modified = call.get("last_modified_time") or call.get("lastModifiedTime")
         instant = parse_datetime(modified) if isinstance(modified, str) else None
         if instant is not None and not self.plan.start <= instant < self.plan.end:
             return  # the first listing reaches a second before the range (strict, whole-second filters)
         token = summary_token(call_id, call)
-        if instant is not None and self.summary.lookup(instant, token) == 1:
+        # Known, with this very list item: emitted before (flag 1), or unknown to /call-details (flag 0).
+        if instant is not None and self.summary.lookup(instant, token) is not None:
             self.stream.calls_unchanged += 1
             return
         self.windows[window].details += 1
@@ -458,9 +471,13 @@ class _ClariRun:
         )
 
     def on_details(
-        self, window: Window, item: tuple[str, dict, datetime | None, str], found: dict | None
-    ) -> Iterator[dict]:
+        self,
+        window: Window,
+        item: tuple[str, dict[str, t.Any], datetime | None, str],
+        found: dict[str, t.Any] | None,
+    ) -> Iterator[dict[str, t.Any]]:
         call_id, call, instant, token = item
+        self.stream.scheduler.requests_new += 1  # only new or changed calls get details
         progress = self.windows[window]
         progress.details -= 1
         if found is None:
@@ -468,6 +485,8 @@ class _ClariRun:
             self.stream.logger.warning(
                 "clari_calls: /call-details does not know call %s (404); skipped", call_id
             )
+            if instant is not None:  # asked again only once its list item changes
+                self.summary.add(instant, token, 0)
         else:
             record = clari_call_record(call, found)
             if record.get("transcript"):  # who said what: internal speakers' names need GET /users
@@ -536,14 +555,14 @@ class _ClariRun:
         self.stream.commit(self.watermark.bookmark, extra)
 
 
-def summary_token(call_id: str, call: dict) -> str:
+def summary_token(call_id: str, call: dict[str, t.Any]) -> str:
     """What identifies a listed call *as it is now*: its id and a hash of its /calls item (media URLs aside)."""
     kept = {k: v for k, v in call.items() if k not in UNHASHED_FIELDS}
     digest = hashlib.blake2b(msgspec.json.encode(kept, order="sorted"), digest_size=8).hexdigest()
     return f"{call_id}|{digest}"
 
 
-def clari_call_record(listed: dict, details: dict) -> dict:
+def clari_call_record(listed: dict[str, t.Any], details: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `clari_calls` record: the /calls item merged with its /call-details `call`, in snake_case."""
     record = dict.fromkeys(CLARI_FIELDS)
     record.update(snake_keys({**listed, **details}))
@@ -552,7 +571,7 @@ def clari_call_record(listed: dict, details: dict) -> dict:
     return record
 
 
-def _ids_as_strings(record: dict) -> None:
+def _ids_as_strings(record: dict[str, t.Any]) -> None:
     """Ids and `deal_value` are strings in Clari's spec; a number sent in their place becomes its text."""
     for key in ("source_id", "deal_value"):
         if isinstance(record.get(key), int | float) and not isinstance(record[key], bool):

@@ -125,7 +125,7 @@ class GongStream(SourceStream):
             return True
         return False
 
-    def fetch_all(self, context: Context | None) -> list[dict]:
+    def fetch_all(self, context: Context | None) -> list[dict[str, t.Any]]:
         """Every record of one paged request; when its cursor expires, all of it again from page 1."""
         return list(
             restart_on_expiry(
@@ -153,10 +153,10 @@ class _WindowProgress:
 class CallBatch:
     """Calls whose children (parties, transcripts) are synced together, and the windows they belong to."""
 
-    calls: list[dict]
+    calls: list[dict[str, t.Any]]
     windows: collections.Counter[Window]
-    wanted: list[dict] = field(default_factory=list)  # the calls whose transcripts are requested
-    transcripts: list[dict] = field(default_factory=list)
+    wanted: list[dict[str, t.Any]] = field(default_factory=list)  # the calls whose transcripts are requested
+    transcripts: list[dict[str, t.Any]] = field(default_factory=list)
 
 
 class CallBatches(dict[int, CallBatch]):
@@ -182,6 +182,8 @@ class CallsStream(GongStream):
     window_target_records: t.ClassVar[int] = 2000
     window_min_records: t.ClassVar[int] = 500
     windows_wanted: t.ClassVar[int] = 8
+    # A look-back re-read costs what it finds: fewer, larger windows there waste fewer partial pages.
+    windows_wanted_rereading: t.ClassVar[int] = 4
     min_window: t.ClassVar[timedelta] = timedelta(minutes=1)
 
     def __init__(self, tap: Tap, *, batches: CallBatches, **kwargs: t.Any) -> None:
@@ -199,7 +201,7 @@ class CallsStream(GongStream):
         """This stream and the children whose bookmarks its windows move."""
         return [self, *t.cast("list[SourceStream]", self.child_streams)]
 
-    def content_selector(self) -> dict:
+    def content_selector(self) -> dict[str, t.Any]:
         """Everything `calls` carries (gong_api.md §3.3), media URLs only with `include_media_urls`."""
         flags = [
             "structure",
@@ -230,7 +232,9 @@ class CallsStream(GongStream):
         }
 
     @override
-    def prepare_request_payload(self, context: Context | None, next_page_token: str | None) -> dict:
+    def prepare_request_payload(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
         assert context is not None
         window = {"fromDateTime": context["from"], "toDateTime": context["to"]}
         if self.config.get("workspace_id"):
@@ -241,7 +245,9 @@ class CallsStream(GongStream):
         return body
 
     @override
-    def generate_child_contexts(self, record: dict, context: Context | None) -> Iterable[Context | None]:
+    def generate_child_contexts(
+        self, record: dict[str, t.Any], context: Context | None
+    ) -> Iterable[Context | None]:
         return ()  # children are synced per batch, by read_records
 
     # Plan
@@ -272,7 +278,7 @@ class CallsStream(GongStream):
     # The run
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         plan = self.plan()
         if plan.start >= plan.end:
             self.logger.warning(
@@ -313,13 +319,16 @@ class CallsStream(GongStream):
             return 0
         return int((response_json(response).get("records") or {}).get("totalRecords") or 0)
 
-    def parts_for(self, total: int, window: Window) -> list[Window] | None:
-        """The windows to read `window` as, when its first page counts `total` calls; None: read it whole."""
-        if total <= self.window_split_records or window.end - window.start < 2 * self.min_window:
+    def parts_for(
+        self, total: int, window: Window, *, threshold: int, wanted: int
+    ) -> tuple[list[Window], int] | None:
+        """The windows to read `window` as, and their target size, when its first page counts `total` calls
+        and it holds more than `threshold`; None: read it whole (a split costs that first page)."""
+        if total <= threshold or window.end - window.start < 2 * self.min_window:
             return None
-        target = min(self.window_target_records, max(self.window_min_records, total // self.windows_wanted))
+        target = min(self.window_target_records, max(self.window_min_records, total // wanted))
         parts = window.split(-(-total // max(1, target)), self.min_window)
-        return parts if len(parts) > 1 else None
+        return (parts, target) if len(parts) > 1 else None
 
     def commit(self, bookmark: tuple[datetime, str] | None, extra: dict[str, t.Any]) -> None:
         """Move the bookmarks of this stream and its selected children; keep `extra` in this stream's state."""
@@ -369,13 +378,14 @@ class _CallsRun:
         self.summary = EmittedSummary.from_state(stream.stream_state.get("lookback_summary"))
         self.watermark = Watermark(plan.start)
         self.progress: dict[Window, _WindowProgress] = {}
-        self.buffer: list[tuple[dict, Window]] = []  # calls waiting for a transcript batch
+        self.buffer: list[tuple[dict[str, t.Any], Window]] = []  # calls waiting for a transcript batch
         self.group: TaskGroup[t.Any] = stream.scheduler.group()
         self.pages_in_flight = 0
         # Windows not yet paged (earliest first) and those being paged: as many chains as the scheduler's
         # in-flight target, so a fast API reads windows nearly one by one (the bookmark moves early) and a
         # slow one reads many at once (the cap stays busy).
         self.pending_windows: list[Window] = []
+        self.split_threshold: dict[Window, int] = {}
         self.active_windows: set[Window] = set()
         self.deferred: collections.deque[tuple[Window, str | None]] = collections.deque()
         self.batch_number = 0
@@ -393,7 +403,7 @@ class _CallsRun:
     def close(self) -> None:
         self.group.cancel()
 
-    def records(self) -> Iterator[dict]:
+    def records(self) -> Iterator[dict[str, t.Any]]:
         first = self.plan.window
         self.add_window(first)
         for key, result in self.group:
@@ -441,7 +451,7 @@ class _CallsRun:
 
     def on_page(
         self, window: Window, cursor: str | None, response: requests.Response | None
-    ) -> Iterator[dict]:
+    ) -> Iterator[dict[str, t.Any]]:
         self.pages_in_flight -= 1
         progress = self.progress[window]
         if (
@@ -457,24 +467,36 @@ class _CallsRun:
             self.request_page(window, None)
             return
         if cursor is None and progress.restarts == 0 and not self.dry_run:
-            parts = self.stream.parts_for(self.stream.window_total(response), window)
-            if parts is not None:
+            total = self.stream.window_total(response)
+            split = self.stream.parts_for(
+                total,
+                window,
+                threshold=self.split_threshold.get(window, self.stream.window_split_records),
+                wanted=self.stream.windows_wanted
+                if self.plan.first_run
+                else self.stream.windows_wanted_rereading,
+            )
+            if split is not None:
+                parts, target = split
                 self.stream.logger.info(
                     "calls: %s holds %d calls; reading it as %d windows",
                     window,
-                    self.stream.window_total(response),
+                    total,
                     len(parts),
                 )
                 self.watermark.remove(window)
                 del self.progress[window]
                 self.active_windows.discard(window)
                 for part in parts:
+                    # A part is split again only when it holds far more than its share (lumpy data).
+                    self.split_threshold[part] = 2 * target
                     self.add_window(part)
                 return
         # The next page first: processing this one must not leave the chain idle.
         token = next_cursor(response)
         if token is not None:
             self.request_page(window, token)
+        settled: list[tuple[dict[str, t.Any], Window]] = []
         for call in self.stream.parse_response(response):
             record = call_record(call, include_media_urls=self.include_media)
             if record["is_private"] and not self.include_private:
@@ -488,18 +510,37 @@ class _CallsRun:
             # Taken before the SDK sees the record: it may drop deselected properties in place.
             child = {"id": record["id"], "started": record["started"], "parties": record["parties"]}
             yield record
-            if self.children_selected:
+            if not self.children_selected:
+                continue
+            if self.needs_transcript(child):
                 self.buffer.append((child, window))
                 progress.buffered += 1
                 if len(self.buffer) >= self.batch_size:
                     self.flush_batch()
+            else:  # a re-read call whose transcript was emitted before: its parties go out with this page
+                settled.append((child, window))
+        if settled:
+            self.start_batch(settled, wanted=False)
         if token is None:
             progress.listing_done = True
             self.active_windows.discard(window)
             self.activate()
             self.maybe_finish(window)
 
-    def needs_transcript(self, call: dict) -> bool:
+    def count_page(self, response: requests.Response | None) -> None:
+        """A page re-reads when every call on it started before the bookmark the run began with."""
+        calls = self.stream.parse_response(response) if response is not None else []
+        started = [
+            parse_datetime(c["metaData"]["started"])
+            for c in calls
+            if (c.get("metaData") or {}).get("started")
+        ]
+        if self.old_bookmark is not None and (not started or max(started) < self.old_bookmark):
+            self.stream.scheduler.requests_reread += 1
+        else:
+            self.stream.scheduler.requests_new += 1
+
+    def needs_transcript(self, call: dict[str, t.Any]) -> bool:
         """A call needs its transcript requested unless the look-back already emitted one for it."""
         if self.transcripts is None or self.transcripts.skipped:
             return False
@@ -508,12 +549,18 @@ class _CallsRun:
         return self.summary.lookup(parse_datetime(call["started"]), call["id"]) != 1
 
     def flush_batch(self) -> None:
+        """Up to 100 buffered calls that need a transcript: one transcript request, gathered across pages."""
         calls, self.buffer = self.buffer[: self.batch_size], self.buffer[self.batch_size :]
+        for _, window in calls:
+            self.progress[window].buffered -= 1
+        self.start_batch(calls, wanted=True)
+
+    def start_batch(self, calls: list[tuple[dict[str, t.Any], Window]], *, wanted: bool) -> None:
+        """Sync these calls' children: at once, or once their transcripts are in (`wanted`)."""
         self.batch_number += 1
         batch = CallBatch([c for c, _ in calls], collections.Counter(w for _, w in calls))
-        batch.wanted = [c for c in batch.calls if self.needs_transcript(c)]
-        for window, count in batch.windows.items():
-            self.progress[window].buffered -= count
+        batch.wanted = batch.calls if wanted else []
+        for window in batch.windows:
             self.progress[window].open_batches += 1
         self.stream.batches[self.batch_number] = batch
         self.open_batches += 1
@@ -531,7 +578,7 @@ class _CallsRun:
                 priority=min(batch.windows).start.timestamp(),
             )
 
-    def fetch_transcripts(self, batch: CallBatch) -> list[dict] | Refused:
+    def fetch_transcripts(self, batch: CallBatch) -> list[dict[str, t.Any]] | Refused:
         """The transcripts of a batch (a task); a refusal is returned, so only `transcripts` stops."""
         assert self.transcripts is not None
         try:
@@ -539,8 +586,10 @@ class _CallsRun:
         except Refused as refused:
             return refused
 
-    def on_transcripts(self, number: int, result: list[dict] | Refused) -> None:
+    def on_transcripts(self, number: int, result: list[dict[str, t.Any]] | Refused) -> None:
         batch = self.stream.batches[number]
+        if batch.wanted:
+            self.stream.scheduler.requests_new += 1  # only new calls, or calls that had no transcript yet
         if isinstance(result, Refused):
             assert self.transcripts is not None
             verdict = self.transcripts.refusal(result)
@@ -606,7 +655,7 @@ class _CallsRun:
 # Records
 
 
-def call_record(call: dict, *, include_media_urls: bool) -> dict:
+def call_record(call: dict[str, t.Any], *, include_media_urls: bool) -> dict[str, t.Any]:
     """A `calls` record from one item of POST /v2/calls/extensive: `metaData` flattened, the rest in snake_case.
 
     Parties nested in the call carry every key of the `parties` stream (null where Gong omits one).
@@ -630,7 +679,7 @@ def call_record(call: dict, *, include_media_urls: bool) -> dict:
     return record
 
 
-def party_record(call: dict, party: dict) -> dict:
+def party_record(call: dict[str, t.Any], party: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `parties` record: the party of a call, with the call's id and `started`."""
     record = dict.fromkeys(PARTY_KEYS)
     record.update(party)
@@ -640,7 +689,7 @@ def party_record(call: dict, party: dict) -> dict:
     return record
 
 
-def transcript_record(call: dict, entries: list[list[dict]]) -> dict:
+def transcript_record(call: dict[str, t.Any], entries: list[list[dict[str, t.Any]]]) -> dict[str, t.Any]:
     """A `transcripts` record from the entries Gong returned for one call (joined in time order); each
     monologue also says who spoke, from the call's own parties (speakers.add_gong_speakers)."""
     monologues = entries[0] if len(entries) == 1 else sorted(chain(*entries), key=_monologue_start)
@@ -655,13 +704,13 @@ def transcript_record(call: dict, entries: list[list[dict]]) -> dict:
     }
 
 
-def _monologue_start(monologue: dict) -> float:
+def _monologue_start(monologue: dict[str, t.Any]) -> float:
     sentences = monologue.get("sentences") or ()
     first = sentences[0].get("start") if sentences else None
     return first if isinstance(first, int | float) else 0
 
 
-def user_record(user: dict) -> dict:
+def user_record(user: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `users` record from one item of GET /v2/users."""
     record = dict.fromkeys(USER_FIELDS)
     record.update(snake_keys(user))
@@ -691,7 +740,9 @@ class CallChildStream(GongStream):
         return self.batches[context["call_batch"]]
 
     @override
-    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: Context | None = None
+    ) -> None:
         # private SDK API: bookmarks move only when `calls` commits a finished window (its watermark).
         return
 
@@ -709,7 +760,7 @@ class PartiesStream(CallChildStream):
     required_scope = "api:calls:read:extensive"
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         for call in self.batch(context).calls:
             for party in call.get("parties") or ():
                 yield party_record(call, party)
@@ -725,7 +776,9 @@ class TranscriptsStream(CallChildStream):
     required_scope = "api:calls:read:transcript"
 
     @override
-    def prepare_request_payload(self, context: Context | None, next_page_token: str | None) -> dict:
+    def prepare_request_payload(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
         assert context is not None
         # Gong returns the transcripts of these ids "that took place during the time period": the windows
         # the calls were listed in, widened to their `started` in case Gong filed any by another time.
@@ -744,17 +797,17 @@ class TranscriptsStream(CallChildStream):
             body["cursor"] = next_page_token
         return body
 
-    def fetch(self, batch: CallBatch) -> list[dict]:
+    def fetch(self, batch: CallBatch) -> list[dict[str, t.Any]]:
         """The `transcripts` records of a batch's wanted calls (a scheduler task; pages joined).
 
         Nothing promises one entry per call: a long transcript may come in parts, and a page may repeat an
         entry. Parts are joined in time order; a repeated entry counts once.
         """
         wanted = {call["id"]: call for call in batch.wanted}
-        parts: dict[str, list[list[dict]]] = {}
+        parts: dict[str, list[list[dict[str, t.Any]]]] = {}
         for item in self.fetch_all({"calls": batch.wanted, "windows": list(batch.windows)}):
             call_id = as_id(item.get("callId"))
-            if call_id not in wanted:
+            if call_id is None or call_id not in wanted:
                 continue  # not a call of this batch (never expected; never emitted unasked)
             transcript = item.get("transcript") or []
             entries = parts.setdefault(call_id, [])
@@ -763,7 +816,7 @@ class TranscriptsStream(CallChildStream):
         return [transcript_record(wanted[call_id], entries) for call_id, entries in parts.items()]
 
     @override
-    def fetch_all(self, context: Context | None) -> list[dict]:
+    def fetch_all(self, context: Context | None) -> list[dict[str, t.Any]]:
         # Items repeat across parts of one transcript: restarts skip whole repeated items only.
         return list(
             restart_on_expiry(
@@ -775,7 +828,7 @@ class TranscriptsStream(CallChildStream):
         )
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         if self.selected:
             yield from self.batch(context).transcripts
 
@@ -792,11 +845,11 @@ class UsersStream(GongStream, FullTableStream):
     required_scope = "api:users:read"
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict:
+    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict[str, t.Any]:
         return {"cursor": next_page_token} if next_page_token else {}
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         users = restart_on_expiry(
             lambda: self.request_records(context),
             key=lambda u: repr(u.get("id")),

@@ -41,6 +41,8 @@ if t.TYPE_CHECKING:
 
     from tap_calls.scheduler import Scheduler
 
+Record = dict[str, t.Any]
+
 ONE_DAY = timedelta(days=1)
 # Review windows: reviews are sparse, so a month per request (paged by 100) keeps a year at 13 requests.
 ANSWERED_WINDOW_DAYS = 30
@@ -74,7 +76,7 @@ def int_or_none(value: t.Any) -> int | None:
 _FIELDS: dict[int, tuple[str, ...]] = {}
 
 
-def _fill(schema: t.Any, raw: dict) -> dict:
+def _fill(schema: t.Any, raw: Record) -> Record:
     """The contract's fields (None when Gong omits one), then every field Gong sends, snake_case at every depth."""
     fields = _FIELDS.get(id(schema))
     if fields is None:
@@ -84,13 +86,13 @@ def _fill(schema: t.Any, raw: dict) -> dict:
     return record
 
 
-def _cast_ids(record: dict, *keys: str) -> dict:
+def _cast_ids(record: Record, *keys: str) -> Record:
     for key in keys:
         record[key] = str_id(record.get(key))
     return record
 
 
-def workspace_record(raw: dict) -> dict:
+def workspace_record(raw: Record) -> Record:
     return _cast_ids(_fill(schemas.WORKSPACE, raw), "id")
 
 
@@ -98,7 +100,7 @@ _QUESTION_FIELDS = tuple(schemas.QUESTION.to_dict()["properties"])
 _ANSWER_FIELDS = tuple(schemas.ANSWER.to_dict()["properties"])
 
 
-def scorecard_record(raw: dict) -> dict:
+def scorecard_record(raw: Record) -> Record:
     record = _cast_ids(_fill(schemas.SCORECARD, raw), "scorecard_id", "workspace_id", "updater_user_id")
     questions = []
     for question in record["questions"] or ():
@@ -115,7 +117,7 @@ def scorecard_record(raw: dict) -> dict:
     return record
 
 
-def answered_scorecard_record(raw: dict) -> dict:
+def answered_scorecard_record(raw: Record) -> Record:
     record = _cast_ids(
         _fill(schemas.ANSWERED_SCORECARD, raw),
         "answered_scorecard_id",
@@ -136,7 +138,7 @@ def answered_scorecard_record(raw: dict) -> dict:
     return record
 
 
-def tracker_record(raw: dict) -> dict:
+def tracker_record(raw: Record) -> Record:
     record = _cast_ids(
         _fill(schemas.TRACKER, raw), "tracker_id", "workspace_id", "creator_user_id", "updater_user_id"
     )
@@ -148,17 +150,17 @@ def tracker_record(raw: dict) -> dict:
     return record
 
 
-def call_outcome_record(raw: dict) -> dict:
+def call_outcome_record(raw: Record) -> Record:
     return _fill(schemas.CALL_OUTCOME, raw)
 
 
-def library_folder_record(raw: dict, workspace_id: str | None) -> dict:
+def library_folder_record(raw: Record, workspace_id: str | None) -> Record:
     record = _cast_ids(_fill(schemas.LIBRARY_FOLDER, raw), "id", "parent_folder_id", "created_by")
     record["workspace_id"] = str_id(workspace_id)
     return record
 
 
-def library_folder_call_record(raw: dict, folder_id: str) -> dict:
+def library_folder_call_record(raw: Record, folder_id: str) -> Record:
     item = snake_keys(raw)
     record = _fill(schemas.LIBRARY_FOLDER_CALL, {})
     record.update({k: v for k, v in item.items() if k != "id"})
@@ -185,7 +187,7 @@ def day_of(value: t.Any, fallback: date) -> str:
     return fallback.isoformat()
 
 
-def daily_activity_records(raw: dict, window_start: date) -> list[dict]:
+def daily_activity_records(raw: Record, window_start: date) -> list[Record]:
     """One user's `userDailyActivityStats`, one record per day with at least one activity."""
     out = []
     user = snake_keys({k: v for k, v in raw.items() if k != "userDailyActivityStats"})
@@ -204,7 +206,7 @@ def daily_activity_records(raw: dict, window_start: date) -> list[dict]:
     return out
 
 
-def interaction_record(raw: dict, day: str) -> dict:
+def interaction_record(raw: Record, day: str) -> Record:
     """One user's interaction stats of one day: a number column per statistic, and all of them as `stats`."""
     record = _fill(schemas.INTERACTION, {})
     stats = raw.get("personInteractionStats")
@@ -268,10 +270,10 @@ class Shared:
         self.lock = threading.RLock()
         self.workspaces_stream: WorkspacesStream | None = None
         self.folders_stream: LibraryFoldersStream | None = None
-        self._workspaces: list[dict] | None = None
-        self._folders: list[dict] | None = None
+        self._workspaces: list[Record] | None = None
+        self._folders: list[Record] | None = None
 
-    def workspaces(self) -> list[dict]:
+    def workspaces(self) -> list[Record]:
         """`GET /v2/workspaces`, read once per run (for `workspaces` and for listing folders per workspace)."""
         with self.lock:
             if self._workspaces is None:
@@ -279,7 +281,7 @@ class Shared:
                 self._workspaces = self.workspaces_stream.fetch_all({})
             return self._workspaces
 
-    def folders(self) -> list[dict]:
+    def folders(self) -> list[Record]:
         """Every public folder as a record, once, listed per workspace (1 + one request per workspace)."""
         with self.lock:
             if self._folders is None:
@@ -301,7 +303,7 @@ class Shared:
                             verdict.scope,
                         )
                         workspace_ids = [None]
-                folders: dict[str, dict] = {}
+                folders: dict[str, Record] = {}
                 listings = stream.scheduler_imap(stream.list_folders, workspace_ids)
                 for workspace_id, raws in zip(workspace_ids, listings, strict=True):
                     for raw in raws:
@@ -335,16 +337,20 @@ class FullTableStream(GongMoreStream, _FullTable):
     """One request, every record, each run; ACTIVATE_VERSION lets targets drop rows that vanished."""
 
     replication_key = None
-    build: t.ClassVar[Callable[[dict], dict]]
 
-    def keep(self, record: dict) -> bool:
+    @staticmethod
+    def build(raw: Record) -> Record:
+        """The record of one item of the response (each stream's pure builder)."""
+        raise NotImplementedError
+
+    def keep(self, record: Record) -> bool:
         return True
 
-    def raw_records(self) -> Iterable[dict]:
+    def raw_records(self) -> Iterable[Record]:
         return self.fetch_all({})
 
     @override
-    def read_records(self, context: Context | None) -> t.Iterator[dict]:
+    def read_records(self, context: Context | None) -> t.Iterator[Record]:
         for raw in self.raw_records():
             record = type(self).build(raw)
             if self.keep(record):
@@ -361,7 +367,7 @@ class WorkspacesStream(FullTableStream):
     required_scope = "api:workspaces:read"
     build = staticmethod(workspace_record)
 
-    def raw_records(self) -> Iterable[dict]:
+    def raw_records(self) -> Iterable[Record]:
         return self.shared.workspaces()
 
 
@@ -374,7 +380,7 @@ class ScorecardsStream(FullTableStream):
     required_scope = "api:settings:scorecards:read"
     build = staticmethod(scorecard_record)
 
-    def keep(self, record: dict) -> bool:
+    def keep(self, record: Record) -> bool:
         # Gong has no workspace filter here: scorecards are kept by their own workspace.
         workspace = self.config.get("workspace_id")
         return not workspace or record["workspace_id"] == str(workspace)
@@ -389,7 +395,7 @@ class TrackersStream(FullTableStream):
     required_scope = "api:settings:trackers:read"
     build = staticmethod(tracker_record)
 
-    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict:
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> Record:
         workspace = self.config.get("workspace_id")
         return {"workspaceId": workspace} if workspace else {}
 
@@ -411,16 +417,19 @@ class LibraryFoldersStream(FullTableStream):
     schema = schemas.LIBRARY_FOLDER.to_dict()
     records_key = "folders"
     required_scope = "api:library:read"
-    build = staticmethod(lambda record: record)  # already built by Shared.folders (which knows the workspace)
 
-    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict:
+    @staticmethod
+    def build(raw: Record) -> Record:
+        return raw  # already built by Shared.folders, which knows the workspace it listed a folder under
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> Record:
         workspace = (context or {}).get("workspace_id")
         return {"workspaceId": workspace} if workspace else {}
 
-    def list_folders(self, workspace_id: str | None) -> list[dict]:
+    def list_folders(self, workspace_id: str | None) -> list[Record]:
         return self.fetch_all({"workspace_id": workspace_id})
 
-    def raw_records(self) -> Iterable[dict]:
+    def raw_records(self) -> Iterable[Record]:
         return self.shared.folders()
 
 
@@ -450,17 +459,17 @@ class LibraryFolderCallsStream(FullTableStream):
     def emit_activate_version_messages(self) -> bool:
         return super().emit_activate_version_messages and self.due
 
-    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict:
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> Record:
         assert context is not None
         return {"folderId": context["folder_id"]}
 
-    def folder_content(self, folder_id: str) -> list[dict]:
+    def folder_content(self, folder_id: str) -> list[Record]:
         return [
             library_folder_call_record(raw, folder_id) for raw in self.fetch_all({"folder_id": folder_id})
         ]
 
     @override
-    def read_records(self, context: Context | None) -> t.Iterator[dict]:
+    def read_records(self, context: Context | None) -> t.Iterator[Record]:
         if not self.due:
             self.logger.info(
                 "library_folder_calls: last read in full at %s, less than lookback_interval_hours=%g ago; "
@@ -535,12 +544,12 @@ class DayStream(GongMoreStream):
     def readable_end(self, end: date, now: datetime) -> date:
         return min(end, self.shared.clock.today(now)) if self.capped_at_today else end
 
-    def fetch_window(self, window: Window) -> list[dict]:
+    def fetch_window(self, window: Window) -> list[Record]:
         """Every record of one window (all pages; from page 1 again if the cursor expires)."""
         raise NotImplementedError
 
     @override
-    def read_records(self, context: Context | None) -> t.Iterator[dict]:
+    def read_records(self, context: Context | None) -> t.Iterator[Record]:
         now = self.run_started_at
         full_lookback = self.bookmark_day() is None or self.full_lookback_due(now)  # a backfill counts as one
         full = self.day_range(now)
@@ -564,12 +573,12 @@ class DayStream(GongMoreStream):
         self.state_manager.is_flushed = False
         self.log_summary()
 
-    def _dry_run(self, full: Window, now: datetime) -> t.Iterator[dict]:
+    def _dry_run(self, full: Window, now: datetime) -> t.Iterator[Record]:
         for window in reversed(self.windows(full.start, self.readable_end(full.end, now))):
             yield from self.fetch_window(window)
 
     @override
-    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+    def _increment_stream_state(self, latest_record: Record, *, context: Context | None = None) -> None:
         # private SDK API (as CallChildStream): the bookmark is the last completed day, moved by `complete`,
         # never the SDK's newest `review_time` or `date` seen.
         return
@@ -602,7 +611,7 @@ class AnsweredScorecardsStream(DayStream):
     slack_days = 1  # review days are the company's; before its zone is known, windows are UTC days
     capped_at_today = False  # Gong accepts a future reviewToDate; today's reviews are read (and re-read)
 
-    def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> dict:
+    def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> Record:
         assert context is not None
         body: dict[str, t.Any] = {
             "filter": {
@@ -616,7 +625,7 @@ class AnsweredScorecardsStream(DayStream):
             body["cursor"] = next_page_token
         return body
 
-    def fetch_window(self, window: Window) -> list[dict]:
+    def fetch_window(self, window: Window) -> list[Record]:
         context = {"from": window.start.isoformat(), "to": window.end.isoformat()}
         raws = restart_on_expiry(
             lambda: self.request_records(context),
@@ -633,21 +642,21 @@ class StatsStream(DayStream):
     http_method = "POST"
     replication_key = "date"
 
-    def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> dict:
+    def prepare_request_payload(self, context: Context | None, next_page_token: t.Any) -> Record:
         assert context is not None
         body: dict[str, t.Any] = {"filter": {"fromDate": context["from"], "toDate": context["to"]}}
         if next_page_token:
             body["cursor"] = next_page_token
         return body
 
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> Iterable[Record]:
         if self.is_empty_result(response):
             return []
         body = response_json(response)
         self.shared.clock.note(body.get("timeZone"))
         return [{**item, _FROM: body.get("fromDateTime")} for item in body.get(self.records_key) or ()]
 
-    def raw_items(self, window: Window) -> Iterator[dict]:
+    def raw_items(self, window: Window) -> Iterator[Record]:
         context = {"from": window.start.isoformat(), "to": window.end.isoformat()}
         return restart_on_expiry(
             lambda: self.request_records(context),
@@ -666,7 +675,7 @@ class UserDailyActivityStream(StatsStream):
     required_scope = "api:stats:user-actions:detailed"
     window_days = DAY_BY_DAY_WINDOW_DAYS
 
-    def fetch_window(self, window: Window) -> list[dict]:
+    def fetch_window(self, window: Window) -> list[Record]:
         records = []
         for raw in self.raw_items(window):
             raw.pop(_FROM, None)
@@ -683,7 +692,7 @@ class InteractionStatsStream(StatsStream):
     required_scope = "api:stats:interaction"
     window_days = 1  # Gong aggregates over the requested range: one day per request
 
-    def fetch_window(self, window: Window) -> list[dict]:
+    def fetch_window(self, window: Window) -> list[Record]:
         records = []
         for raw in self.raw_items(window):
             records.append(interaction_record(raw, day_of(raw.pop(_FROM, None), window.start)))

@@ -112,6 +112,7 @@ class Scheduler:
         self.stopped: str | None = None
         self.skipped_for_scope: dict[str, str] = {}
         self.prefetch_started = False
+        self._worker = threading.local()  # set in the scheduler's own threads
         self.streams: list[object] = []  # the source's streams (SourceStream), for prefetching
         # Requests by purpose (issue 12's visible cost): new data vs re-reading the look-back.
         self.requests_new = 0
@@ -156,8 +157,13 @@ class Scheduler:
     def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """`fn(item)` for every item, run concurrently, results in the items' order.
 
-        At most `in_flight_target() * 2` results wait for an earlier one, so memory stays bounded.
+        At most `in_flight_target() * 2` results wait for an earlier one, so memory stays bounded. Called from
+        one of the scheduler's own tasks, it runs `fn` in that task, one item after another: a task waiting
+        for tasks that wait for a free slot would never finish.
         """
+        if self.in_task():
+            yield from map(fn, items)
+            return
         with self.group() as group:
             pending = iter(items)
             waiting: dict[int, R] = {}
@@ -180,7 +186,10 @@ class Scheduler:
                 emitted += 1
 
     def imap_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """`fn(item)` for every item, run concurrently, results as they complete."""
+        """`fn(item)` for every item, run concurrently, results as they complete (inline in a task, as `imap`)."""
+        if self.in_task():
+            yield from map(fn, items)
+            return
         with self.group() as group:
             for item in items:
                 group.submit(None, fn, item)
@@ -211,7 +220,12 @@ class Scheduler:
                 return heapq.heappop(group.queued).task
         return None
 
+    def in_task(self) -> bool:
+        """Whether the calling thread is running one of this scheduler's tasks."""
+        return bool(getattr(self._worker, "active", False))
+
     def _run(self, task: _Task) -> None:
+        self._worker.active = True
         try:
             if task.group.cancelled:
                 task.group.results.put((task.key, _CANCELLED, None))

@@ -106,6 +106,20 @@ class Sandbox:
         with urllib.request.urlopen(self.url + path, timeout=120) as response:  # noqa: S310 (loopback)
             return json.loads(response.read())
 
+    def post(self, path: str, body: dict | None = None) -> Any:
+        request = urllib.request.Request(  # noqa: S310 (loopback)
+            self.url + path,
+            data=json.dumps(body or {}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 (loopback)
+            return json.loads(response.read())
+
+    def clear(self) -> None:
+        """Forget the requests served so far (``count``, ``stats`` and ``requests_log`` start again)."""
+        self.post("/_sandbox/clear")
+
     def truth(self) -> dict:
         return self.get("/_sandbox/truth")
 
@@ -244,12 +258,15 @@ class TapRunner:
         config: dict,
         *,
         catalog: dict | None = None,
+        state: dict | None = None,
         stdout: Path | None = None,
         timeout: float = 900,
     ) -> Run:
         args = [*self.command(name), "--config", str(self.write_json(f"{name}.config.json", config))]
         if catalog is not None:
             args += ["--catalog", str(self.write_json(f"{name}.catalog.json", catalog))]
+        if state is not None:
+            args += ["--state", str(self.write_json(f"{name}.state.json", state))]
         log(f"{name}: {' '.join(Path(a).name if a.startswith('/') else a for a in args)}")
         run = run_process(args, name=name, workdir=self.workdir, stdout=stdout, timeout=timeout)
         log(
@@ -268,6 +285,34 @@ class TapRunner:
         ]
         run_process(args, name="discover", workdir=self.workdir, stdout=path, timeout=300).check()
         return json.loads(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Output:
+    """What a tap wrote to stdout: a few fields of each record (``keep``: per stream), and its last STATE."""
+
+    records: dict[str, list[dict]] = field(default_factory=dict)
+    state: dict | None = None
+
+    def ids(self, stream: str, key: str = "id") -> list:
+        return [record[key] for record in self.records.get(stream, [])]
+
+
+def read_output(path: Path, keep: dict[str, tuple[str, ...]]) -> Output:
+    """The records of the streams in ``keep`` (only the fields named there) and the last STATE of a tap's output."""
+    out = Output()
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            message = json.loads(line)
+            kind = message.get("type")
+            if kind == "RECORD" and message["stream"] in keep:
+                record = message["record"]
+                out.records.setdefault(message["stream"], []).append(
+                    {name: record.get(name) for name in keep[message["stream"]]}
+                )
+            elif kind == "STATE":
+                out.state = message["value"]
+    return out
 
 
 def select_only(catalog: dict, stream: str) -> dict:

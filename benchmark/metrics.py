@@ -47,7 +47,8 @@ class Sizes:
     memory_large: int  # 5
     clari_calls: int  # 6
     latency_calls: int  # 7, 8: Gong calls, about 100 a day
-    latency_scale: float  # 7, 8, 9: the sandbox answers after this times the row's latency
+    gong_latency: tuple[float, float]  # 7, 8: the sandbox answers every Gong request after this many seconds
+    clari_latency: float  # 9
     clari_latency_calls: int  # 9
     hourly_gong_per_day: int  # 10: Gong calls a day, over the 7-day look-back
     hourly_clari_calls: int  # 11: Clari calls over 14 days
@@ -63,7 +64,8 @@ FULL = Sizes(
     memory_large=100_000,
     clari_calls=300,
     latency_calls=12_000,
-    latency_scale=1.0,
+    gong_latency=(1.0, 2.0),
+    clari_latency=1.5,
     clari_latency_calls=600,
     hourly_gong_per_day=1_000,
     hourly_clari_calls=2_000,
@@ -78,7 +80,8 @@ QUICK = Sizes(
     memory_large=1_000,
     clari_calls=25,
     latency_calls=200,
-    latency_scale=0.25,
+    gong_latency=(0.1, 0.2),
+    clari_latency=0.15,
     clari_latency_calls=25,
     hourly_gong_per_day=30,
     hourly_clari_calls=60,
@@ -384,9 +387,8 @@ def _exact_gong(output: Output, truth: dict) -> list[str]:
     return problems
 
 
-def _gong_rate_at_latency(bench: Bench, row: Row, latency: float) -> None:
+def _gong_rate_at_latency(bench: Bench, row: Row, delay: float) -> None:
     n = bench.sizes.latency_calls
-    delay = latency * bench.sizes.latency_scale
     span_days = n / 100
     name = f"{row.number}-gong-latency"
     runner = bench.tap(name)
@@ -424,11 +426,11 @@ def _gong_rate_at_latency(bench: Bench, row: Row, latency: float) -> None:
 
 
 def gong_rate_at_1s(bench: Bench, row: Row) -> None:
-    _gong_rate_at_latency(bench, row, 1.0)
+    _gong_rate_at_latency(bench, row, bench.sizes.gong_latency[0])
 
 
 def gong_rate_at_2s(bench: Bench, row: Row) -> None:
-    _gong_rate_at_latency(bench, row, 2.0)
+    _gong_rate_at_latency(bench, row, bench.sizes.gong_latency[1])
 
 
 # ------------------------------------------------------------------------------------------------ 9
@@ -438,7 +440,7 @@ def clari_details_rate_at_latency(bench: Bench, row: Row) -> None:
         row,
         name="9-clari-latency",
         calls=bench.sizes.clari_latency_calls,
-        latency=1.5 * bench.sizes.latency_scale,
+        latency=bench.sizes.clari_latency,
     )
 
 
@@ -695,19 +697,19 @@ MEASUREMENTS = (
     ),
     Measurement(
         7,
-        "Rate-cap use, Gong answering in {sizes.latency_scale:g} x 1 s: wall / (Gong requests / 3)",
+        "Rate-cap use, Gong answering in {sizes.gong_latency[0]:g} s: wall / (Gong requests / 3)",
         "<= 1.15, 429s <= 1 %",
         gong_rate_at_1s,
     ),
     Measurement(
         8,
-        "Rate-cap use, Gong answering in {sizes.latency_scale:g} x 2 s: wall / (Gong requests / 3)",
+        "Rate-cap use, Gong answering in {sizes.gong_latency[1]:g} s: wall / (Gong requests / 3)",
         "<= 1.15, 429s <= 1 %",
         gong_rate_at_2s,
     ),
     Measurement(
         9,
-        "Clari details per second ({sizes.latency_scale:g} x 1.5 s latency, cap 10)",
+        "Clari details per second ({sizes.clari_latency:g} s latency, cap 10)",
         ">= 9, peak <= 10/s, 0 x 429",
         clari_details_rate_at_latency,
     ),

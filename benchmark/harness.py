@@ -127,8 +127,8 @@ class Sandbox:
         """``[{source, path, status, count}]`` for every request served so far."""
         return self.get("/_sandbox/stats")["counts"]
 
-    def requests_log(self) -> list[dict]:
-        return self.get("/_sandbox/log")
+    def requests_log(self, bodies: bool = False) -> list[dict]:
+        return self.get("/_sandbox/log?bodies=1" if bodies else "/_sandbox/log")
 
     def count(self, source: str, paths: tuple[str, ...] = (), status: int | None = None) -> int:
         return sum(

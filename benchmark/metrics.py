@@ -127,6 +127,15 @@ def _check_calls(row: Row, run: Run, truth: dict) -> bool:
     return True
 
 
+def _keep_timeline(workdir: Path, sb: Sandbox) -> list[dict]:
+    """The sandbox's log of Gong and Clari requests, also kept as ``requests.jsonl`` (to study a --workdir)."""
+    served = [s for s in sb.requests_log() if s["source"] != "control"]
+    with open(workdir / "requests.jsonl", "w", encoding="utf-8") as out:
+        for s in served:
+            out.write(json.dumps({k: s[k] for k in ("source", "path", "status", "t_start", "t_end")}) + "\n")
+    return served
+
+
 # ------------------------------------------------------------------------------------------------ 1
 def requests_per_1000_calls(bench: Bench, row: Row) -> None:
     n = bench.sizes.requests_calls
@@ -331,8 +340,9 @@ def _clari_details_rate(bench: Bench, row: Row, *, name: str, calls: int, latenc
         name, gong_calls=0, clari_calls=calls, clari_latency=latency, clari_rate_limit=10
     ) as sb:
         truth = sb.truth()
-        run = bench.tap(name).run("tap", sb.clari_config()).check()
-        served = [s for s in sb.requests_log() if s["source"] == "clari"]
+        runner = bench.tap(name)
+        run = runner.run("tap", sb.clari_config()).check()
+        served = [s for s in _keep_timeline(runner.workdir, sb) if s["source"] == "clari"]
     details = sorted(s["t_start"] for s in served if s["path"] == DETAILS)
     everything = sorted(s["t_start"] for s in served)
     too_many = sum(1 for s in served if s["status"] == 429)
@@ -406,6 +416,7 @@ def _gong_rate_at_latency(bench: Bench, row: Row, delay: float) -> None:
         requests = sb.count("gong")
         too_many = sb.count("gong", status=429)
         extensive, transcript = sb.count("gong", (EXTENSIVE,), 200), sb.count("gong", (TRANSCRIPT,), 200)
+        _keep_timeline(runner.workdir, sb)
     output = read_output(out_path, GONG_RECORDS)
     out_path.unlink()
     problems = _exact_gong(output, truth)
@@ -481,22 +492,26 @@ class _Schedule:
         self.runner.run(
             name, {**self.config, **settings}, state=self.state, stdout=path, timeout=1500
         ).check()
-        self.log = [s for s in self.sb.requests_log() if s["source"] == self.source]
+        self.log = [s for s in self.sb.requests_log(bodies=True) if s["source"] == self.source]
+        with open(self.runner.workdir / f"{name}.requests.jsonl", "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(s) + "\n" for s in self.log)
         output = read_output(path, self.keep)
         path.unlink()
         if output.state is None:
             raise RuntimeError(f"{name}: the tap wrote no STATE")
         self.state = output.state
         counts = collections.Counter(s["path"] for s in self.log)
-        counts.update(total=len(self.log), **{"429": sum(1 for s in self.log if s["status"] == 429)})
+        counts.update(
+            total=len(self.log), **{str(c): sum(1 for s in self.log if s["status"] == c) for c in (404, 429)}
+        )
         log(f"{name}: {_paths(counts)}")
         return output, dict(counts)
 
 
 def _paths(counts: dict[str, int]) -> str:
     parts = [f"{n} {path}" for path, n in sorted(counts.items()) if path.startswith("/")]
-    too_many = f", {counts['429']} x 429" if counts.get("429") else ""
-    return f"{counts.get('total', 0)} requests = " + " + ".join(parts or ["0"]) + too_many
+    statuses = "".join(f", {counts[c]} answered {c}" for c in ("404", "429") if counts.get(c))
+    return f"{counts.get('total', 0)} requests = " + " + ".join(parts or ["0"]) + statuses
 
 
 def _missing(problems: list[str], what: str, wanted: set, got: set) -> None:
@@ -570,6 +585,11 @@ def gong_hourly(bench: Bench, row: Row) -> None:
             sb.post("/_sandbox/gong/update_call", {"id": call_id, "has_transcript": True})
         truth = sb.truth()
         full, full_counts = schedule.run("full-look-back", lookback_interval_hours=0)
+        asked = [
+            len(s["body"]["filter"]["callIds"])
+            for s in schedule.log
+            if s["path"] == TRANSCRIPT and (s.get("body") or {}).get("filter", {}).get("callIds")
+        ]
         late_public = set(late) & set(truth["gong_call_ids"])
         _missing(problems, "full look-back: late calls", late_public, set(full.ids("calls")))
         _missing(
@@ -592,7 +612,10 @@ def gong_hourly(bench: Bench, row: Row) -> None:
         f"backfill without cap: {_paths(backfill_counts)}",
         f"right after: {_paths(right_after)}; an hour later ({len(new)} new calls): {_paths(hourly_counts)}",
         f"full look-back ({len(late_public)} late calls, {len(late_transcripts)} late transcripts): "
-        f"{_paths(full_counts)}",
+        f"{_paths(full_counts)}; the transcript requests asked for {sum(asked):,} call ids (up to "
+        f"{max(asked, default=0)} a request) and emitted {len(full.ids('transcripts', 'call_id')):,} transcripts, "
+        f"{len(set(full.ids('transcripts', 'call_id')) & set(backfill.ids('transcripts', 'call_id'))):,} of them "
+        f"already emitted by the backfill",
         f"hourly schedule: {SHORT_RUNS_A_DAY} x {hourly_counts['total']} (an hour later) + 1 x {whole} (full "
         f"look-back) = {row.value:,.0f} Gong requests/day = {share:.1f} % of the {GONG_QUOTA_PER_DAY:,}/day quota",
     ]

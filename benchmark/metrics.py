@@ -52,6 +52,7 @@ class Sizes:
     clari_latency_calls: int  # 9
     hourly_gong_per_day: int  # 10: Gong calls a day, over the 7-day look-back
     hourly_clari_calls: int  # 11: Clari calls over 14 days
+    hourly_uncapped: bool  # 10, 11: the counted runs without the rate caps too (quick: counts only, faster)
 
 
 FULL = Sizes(
@@ -69,6 +70,7 @@ FULL = Sizes(
     clari_latency_calls=600,
     hourly_gong_per_day=1_000,
     hourly_clari_calls=2_000,
+    hourly_uncapped=False,
 )
 QUICK = Sizes(
     requests_calls=500,
@@ -79,12 +81,13 @@ QUICK = Sizes(
     memory_small=200,
     memory_large=1_000,
     clari_calls=25,
-    latency_calls=200,
+    latency_calls=100,
     gong_latency=(0.1, 0.2),
     clari_latency=0.15,
-    clari_latency_calls=25,
+    clari_latency_calls=12,
     hourly_gong_per_day=30,
     hourly_clari_calls=60,
+    hourly_uncapped=True,
 )
 
 
@@ -426,7 +429,7 @@ def _gong_rate_at_latency(bench: Bench, row: Row, delay: float) -> None:
     row.measured = f"{row.value:.3f} ({too_many} x 429 = {share:.1f} %)"
     row.ok = not problems and row.value <= 1.15 and share <= 1
     row.notes.append(
-        f"{n:,} calls over {span_days:g} days answered after {delay:g} s, sandbox limit 3/s, small transcripts, "
+        f"{n:,} calls over {span_days:g} day{'' if span_days == 1 else 's'} answered after {delay:g} s, sandbox limit 3/s, small transcripts, "
         f"tap default requests_per_second; {requests} Gong requests (all paths and statuses; {extensive} "
         f"{EXTENSIVE} + {transcript} {TRANSCRIPT} answered 200) in {run.wall:.1f} s of tap wall time "
         f"(ideal {requests / 3:.1f} s); calls, parties and transcripts "
@@ -483,11 +486,14 @@ class _Schedule:
     config: dict
     keep: dict[str, tuple[str, ...]]  # the record fields read back
     state: dict | None = None
+    uncapped: bool = False  # every run without the rate caps (else only where a run says so)
     log: list[dict] = field(default_factory=list)  # the last run's requests
 
     def run(self, name: str, **settings: object) -> tuple[Output, dict[str, int]]:
-        """One run from the last STATE; its records and its requests: per path, ``total`` and ``429``."""
+        """One run from the last STATE; its records and its requests: per path, ``total``, ``404``, ``429``."""
         self.sb.clear()
+        if self.uncapped:
+            settings = {"requests_per_second": NO_LIMIT, "clari_requests_per_second": NO_LIMIT, **settings}
         path = self.runner.workdir / f"{name}.jsonl"
         self.runner.run(
             name, {**self.config, **settings}, state=self.state, stdout=path, timeout=1500
@@ -519,6 +525,10 @@ def _missing(problems: list[str], what: str, wanted: set, got: set) -> None:
         problems.append(f"{what}: {len(wanted - got)} of {len(wanted)} not emitted")
 
 
+def _settings(bench: Bench) -> str:
+    return "no rate caps (quick)" if bench.sizes.hourly_uncapped else "default settings"
+
+
 def _per_day(short: int, full: int) -> int:
     return SHORT_RUNS_A_DAY * short + full
 
@@ -532,7 +542,7 @@ def gong_hourly(bench: Bench, row: Row) -> None:
     with bench.sandbox(name, gong_calls=per_day * days, gong_span_days=days, transcript_size="small") as sb:
         config = sb.gong_config()
         del config["end_date"]  # a scheduled run reads up to its own start
-        schedule = _Schedule(bench.tap(name), sb, "gong", config, keep)
+        schedule = _Schedule(bench.tap(name), sb, "gong", config, keep, uncapped=bench.sizes.hourly_uncapped)
         backfill, backfill_counts = schedule.run("backfill", requests_per_second=NO_LIMIT)
         truth = sb.truth()
         public = set(truth["gong_call_ids"])
@@ -608,7 +618,7 @@ def gong_hourly(bench: Bench, row: Row) -> None:
     row.notes += problems
     row.notes += [
         f"{per_day:,} calls a day over {days} days ({len(public):,} public, {len(in_look_back):,} in the 7-day "
-        f"look-back, {len(set(in_look_back) - had_transcript)} of them without a transcript); default settings, "
+        f"look-back, {len(set(in_look_back) - had_transcript)} of them without a transcript); {_settings(bench)}, "
         f"backfill without cap: {_paths(backfill_counts)}",
         f"right after: {_paths(right_after)}; an hour later ({len(new)} new calls): {_paths(hourly_counts)}",
         f"full look-back ({len(late_public)} late calls, {len(late_transcripts)} late transcripts): "
@@ -630,7 +640,7 @@ def clari_hourly(bench: Bench, row: Row) -> None:
     with bench.sandbox(name, gong_calls=0, clari_calls=n, clari_span_days=days) as sb:
         config = sb.clari_config()
         del config["end_date"]
-        schedule = _Schedule(bench.tap(name), sb, "clari", config, keep)
+        schedule = _Schedule(bench.tap(name), sb, "clari", config, keep, uncapped=bench.sizes.hourly_uncapped)
         backfill, backfill_counts = schedule.run("backfill", clari_requests_per_second=NO_LIMIT)
         truth = sb.truth()
         if sorted(backfill.ids("clari_calls")) != sorted(truth["clari_call_ids"]):
@@ -681,7 +691,7 @@ def clari_hourly(bench: Bench, row: Row) -> None:
     row.ok = not problems and short <= 40 and details <= 12
     row.notes += problems
     row.notes += [
-        f"{n:,} calls over {days} days ({len(in_look_back):,} in the 7-day look-back); default settings, "
+        f"{n:,} calls over {days} days ({len(in_look_back):,} in the 7-day look-back); {_settings(bench)}, "
         f"backfill without cap: {_paths(backfill_counts)}",
         f"right after: {_paths(right_after)}; an hour later ({len(new)} new calls): {_paths(hourly_counts)}",
         f"full look-back ({len(changed)} calls changed): {_paths(full_counts)}",

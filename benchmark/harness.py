@@ -20,7 +20,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -298,8 +301,12 @@ class Output:
         return [record[key] for record in self.records.get(stream, [])]
 
 
-def read_output(path: Path, keep: dict[str, tuple[str, ...]]) -> Output:
-    """The records of the streams in ``keep`` (only the fields named there) and the last STATE of a tap's output."""
+def read_output(path: Path, keep: dict[str, tuple[str, ...] | Callable[[dict], dict]]) -> Output:
+    """The records of the streams in ``keep`` and the last STATE of a tap's output.
+
+    Per stream, ``keep`` names the fields to keep or is a function that returns what to keep of a record. Keep
+    little: a child's ``ru_maxrss`` (``wait4``) counts this process's peak RSS too (it carries over ``exec``).
+    """
     out = Output()
     with open(path, encoding="utf-8") as lines:
         for line in lines:
@@ -307,8 +314,9 @@ def read_output(path: Path, keep: dict[str, tuple[str, ...]]) -> Output:
             kind = message.get("type")
             if kind == "RECORD" and message["stream"] in keep:
                 record = message["record"]
+                project = keep[message["stream"]]
                 out.records.setdefault(message["stream"], []).append(
-                    {name: record.get(name) for name in keep[message["stream"]]}
+                    project(record) if callable(project) else {name: record.get(name) for name in project}
                 )
             elif kind == "STATE":
                 out.state = message["value"]

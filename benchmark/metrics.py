@@ -370,7 +370,11 @@ def clari_details_rate(bench: Bench, row: Row) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ 7, 8
-GONG_RECORDS = {"calls": ("id", "parties"), "parties": ("call_id", "id"), "transcripts": ("call_id",)}
+GONG_RECORDS = {
+    "calls": lambda call: {"id": call["id"], "party_ids": [p.get("id") for p in call.get("parties") or []]},
+    "parties": ("call_id", "id"),
+    "transcripts": ("call_id",),
+}
 
 
 def _exact_gong(output: Output, truth: dict) -> list[str]:
@@ -387,9 +391,7 @@ def _exact_gong(output: Output, truth: dict) -> list[str]:
                 f"{len(wanted - got)} missing, {len(got - wanted)} unexpected"
             )
     nested = collections.Counter(
-        (call["id"], party.get("id"))
-        for call in output.records.get("calls", [])
-        for party in call["parties"] or []
+        (call["id"], party_id) for call in output.records.get("calls", []) for party_id in call["party_ids"]
     )
     parties = collections.Counter((p["call_id"], p["id"]) for p in output.records.get("parties", []))
     if parties != nested:
@@ -484,7 +486,7 @@ class _Schedule:
     sb: Sandbox
     source: str  # "gong" | "clari"
     config: dict
-    keep: dict[str, tuple[str, ...]]  # the record fields read back
+    keep: dict  # what to read back of the records (read_output)
     state: dict | None = None
     uncapped: bool = False  # every run without the rate caps (else only where a run says so)
     log: list[dict] = field(default_factory=list)  # the last run's requests

@@ -351,7 +351,7 @@ class ClariCallsStream(ClariStream):
             bookmarks=[bookmark],
             lookback=timedelta(days=float(config["lookback_days"])),
             interval_hours=float(config.get("lookback_interval_hours", 24)),
-            last_full_lookback=parse_datetime(last_full) if isinstance(last_full, str) else None,
+            last_full_lookback=last_full,
             now=self.run_started_at,
         )
 

@@ -30,7 +30,7 @@ from tap_calls.gong import GongStream
 from tap_calls.keys import as_id, snake, snake_keys
 from tap_calls.paging import restart_on_expiry
 from tap_calls.schemas import gong_more as schemas
-from tap_calls.windows import INTERVAL_SLACK
+from tap_calls.windows import full_read_due
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -220,17 +220,6 @@ def interaction_record(raw: Record, day: str) -> Record:
         if stat.get("name"):
             record[snake(str(stat["name"]).strip().replace(" ", "_"))] = stat.get("value")
     return record
-
-
-def full_read_due(stamp: t.Any, now: datetime, interval_hours: float) -> bool:
-    """Whether the last full read or look-back (a timestamp kept in STATE) is old enough for another."""
-    if not stamp:
-        return True
-    try:
-        last = parse_datetime(str(stamp))
-    except ValueError:
-        return True
-    return now - last >= timedelta(hours=interval_hours) - INTERVAL_SLACK
 
 
 # ------------------------------------------------------------------------------------------- company clock

@@ -149,6 +149,8 @@ class _WindowProgress:
     buffered: int = 0
     newest: tuple[datetime, str] | None = None
     seen: set[str] = field(default_factory=set)
+    pages: int = 0  # the window's pages, from its first page's totalRecords (0: not known yet)
+    requested: int = 0  # pages requested so far
 
 
 @dataclass
@@ -183,7 +185,7 @@ class CallsStream(GongStream):
     # windows to keep the cap busy when Gong is slow, few enough that partial last pages cost little.
     window_target_records: t.ClassVar[int] = 2000
     window_min_records: t.ClassVar[int] = 500
-    windows_wanted: t.ClassVar[int] = 8
+    windows_wanted: t.ClassVar[int] = 10
     # A look-back re-read costs what it finds: fewer, larger windows there waste fewer partial pages.
     windows_wanted_rereading: t.ClassVar[int] = 4
     min_window: t.ClassVar[timedelta] = timedelta(minutes=1)
@@ -447,8 +449,10 @@ class _CallsRun:
         self.activate()
 
     def activate(self) -> None:
-        """Start paging the earliest pending windows while fewer chains run than the scheduler wants."""
-        while self.pending_windows and len(self.active_windows) < self.stream.scheduler.in_flight_target():
+        """Queue the first page of every window. The scheduler's priorities decide the order (page_priority): a
+        quick API reads windows nearly one by one, earliest first, so the bookmark moves early; a slow one pages
+        them all at once, so no window starts late and ends alone."""
+        while self.pending_windows:
             window = self.pending_windows.pop()
             self.active_windows.add(window)
             self.request_page(window, None)
@@ -459,11 +463,24 @@ class _CallsRun:
             return
         self.submit_page(window, cursor)
 
-    def submit_page(self, window: Window, cursor: str | None) -> None:
+    def submit_page(
+        self, window: Window, cursor: str | None, first_page: requests.Response | None = None
+    ) -> None:
         with self.pages_lock:
             self.pages_in_flight += 1
+            progress = self.progress.get(window)
+            remaining = 0
+            if progress is not None:
+                if first_page is not None and not progress.pages:
+                    progress.pages = -(-self.stream.window_total(first_page) // PAGE_SIZE)
+                progress.requested = 0 if cursor is None else progress.requested + 1
+                remaining = max(0, progress.pages - progress.requested)
         self.group.submit(
-            ("page", window, cursor), self.page_task, window, cursor, priority=page_priority(window, cursor)
+            ("page", window, cursor),
+            self.page_task,
+            window,
+            cursor,
+            priority=page_priority(window, cursor, remaining),
         )
 
     def page_task(self, window: Window, cursor: str | None) -> tuple[requests.Response | None, bool]:
@@ -479,7 +496,7 @@ class _CallsRun:
         token = next_cursor(response)
         if token is None:
             return response, False
-        self.submit_page(window, token)
+        self.submit_page(window, token, first_page=response if cursor is None else None)
         return response, True
 
     def split_for(self, window: Window, first_page: requests.Response) -> tuple[list[Window], int] | None:
@@ -539,10 +556,13 @@ class _CallsRun:
                 del self.progress[window]
                 self.active_windows.discard(window)
                 for part in parts:
-                    # A part is split again only when it holds far more than its share (lumpy data).
-                    self.split_threshold[part] = 2 * target
+                    # A part is split again when it holds clearly more than its share (a long chain would end last).
+                    self.split_threshold[part] = int(1.3 * target)
                     self.add_window(part)
                 return
+        if cursor is None and not progress.pages:
+            with self.pages_lock:
+                progress.pages = -(-self.stream.window_total(response) // PAGE_SIZE)
         # The next page first: processing this one must not leave the chain idle.
         token = next_cursor(response)
         if token is not None and not followed:
@@ -626,7 +646,7 @@ class _CallsRun:
                 ("transcripts", self.batch_number),
                 self.fetch_transcripts,
                 batch,
-                priority=min(batch.windows).start.timestamp(),  # after every page (see page_priority)
+                priority=transcripts_priority(min(batch.windows), head=self.watermark.mark),
             )
 
     def fetch_transcripts(self, batch: CallBatch) -> list[dict[str, t.Any]] | Refused:
@@ -707,16 +727,28 @@ class _CallsRun:
             )
 
 
-def page_priority(window: Window, cursor: str | None) -> float:
+def page_priority(window: Window, cursor: str | None, remaining: int = 0) -> float:
     """What goes first when more is ready than the cap allows (lowest first):
 
-    1. the next page of a chain already running: a chain has one page in flight at most, so these first keep
-       every chain moving and the last chains end together, with no idle tail;
-    2. transcript batches and the first pages of windows, the earliest window first (a batch's priority is
-       its earliest window's start): finishing early windows moves the bookmark soonest, which is what a
-       quota stop keeps.
+    1. the next page of a chain already running, the chain with the most pages left first: a chain has one
+       page in flight at most, so these first keep every chain moving, and the longest first makes the last
+       chains end together, with no idle tail;
+    2. transcript batches of the earliest open window (transcripts_priority);
+    3. the first pages of windows, the earliest first;
+    4. other transcript batches.
     """
-    return window.start.timestamp() - (1e11 if cursor is not None else 0)
+    if cursor is not None:
+        return -1e11 - remaining
+    return window.start.timestamp()
+
+
+def transcripts_priority(earliest: Window, head: datetime | None) -> float:
+    """A batch holding calls of the earliest open window goes before first pages (it moves the bookmark, and
+    that is what a quota stop keeps); any other batch after them (a first page starts a chain that must not
+    start late and end alone). See page_priority."""
+    if head is not None and earliest.start <= head:
+        return -1e10
+    return 1e10 + earliest.start.timestamp()
 
 
 def quantile_split(

@@ -183,7 +183,7 @@ def _quiet_about_user_errors(record: logging.LogRecord) -> bool:
     if str(record.msg).startswith("Giving up "):
         return False  # backoff's give-up line: the request layer turns it into the one error line
     in_flight = sys.exc_info()[1]
-    expected = (TapCallsError, AbortedSyncFailedException, AbortedSyncPausedException)
+    expected = (TapCallsError, MappingError, AbortedSyncFailedException, AbortedSyncPausedException)
     return not isinstance(in_flight, expected)
 
 

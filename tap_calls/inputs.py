@@ -157,7 +157,9 @@ def usable_state(state: t.Any, streams: Mapping[str, str | None]) -> tuple[dict,
         warnings.append(
             f"the state's top-level keys {', '.join(map(repr, extra))} are not Singer state: ignored"
         )
-    bookmarks = state.get("bookmarks") or {}
+    bookmarks = state.get("bookmarks")
+    if bookmarks is None:
+        bookmarks = {}
     if not isinstance(bookmarks, dict):
         warnings.append(f'the state\'s "bookmarks" is a JSON {json_type(bookmarks)}, not an object: ignored')
         return {}, warnings

@@ -447,3 +447,21 @@ def test_quota_stop_keeps_its_progress_under_meltano(meltano, tmp_path: Path) ->
         if path.exists():
             delivered |= {json.loads(line)["id"] for line in path.read_text().splitlines() if line.strip()}
     assert delivered == expected, (len(expected - delivered), len(delivered - expected))
+
+
+# 6. `--config ENV` reads a .env in the current directory, not one above the installed package -------------
+
+
+def test_config_env_reads_the_dotenv_of_the_current_directory_only(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("TAP_CALLS_CLARI_API_KEY=k\nTAP_CALLS_CLARI_API_PASSWORD=p\n")
+    proc = tap("--config", "ENV", "--discover", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    streams = {s["tap_stream_id"] for s in json.loads(proc.stdout)["streams"]}
+    assert "clari_calls" in streams and "calls" not in streams  # only Clari is configured, by ./.env
+
+    below = tmp_path / "sub"
+    below.mkdir()
+    proc = tap("--config", "ENV", "--discover", cwd=below)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    streams = {s["tap_stream_id"] for s in json.loads(proc.stdout)["streams"]}
+    assert {"calls", "clari_calls"} <= streams  # no source configured: the .env one level up is not read

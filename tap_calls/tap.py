@@ -552,19 +552,20 @@ class TapCalls(Tap):
             sys.exit(0)
         cls.print_version(print_fn=cls.logger.info)
         state_dict = cls.read_state_file(state) if state else None
-        catalog_dict = inputs.read_catalog_file(catalog) if catalog else None
-        try:
-            tap = cls(
-                config=dict(config.config) if config is not None else {},
-                state=state_dict,
-                catalog=catalog_dict,
-                parse_env_config=bool(config is not None and config.parse_env),
-                validate_config=True,
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            if catalog_dict is None:
-                raise
-            raise TapCallsError(f"catalog file {catalog!r} is not a Singer catalog: {exc!r}") from None
+        input_catalog = None
+        if catalog:
+            try:
+                input_catalog = Catalog.from_dict(inputs.read_catalog_file(catalog))  # type: ignore[arg-type]
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                msg = f"catalog file {catalog!r} is not a Singer catalog ({type(exc).__name__}: {exc})"
+                raise TapCallsError(msg) from None
+        tap = cls(
+            config=dict(config.config) if config is not None else {},
+            state=state_dict,
+            catalog=input_catalog,
+            parse_env_config=bool(config is not None and config.parse_env),
+            validate_config=True,
+        )
         tap.warn_before_sync()
         try:
             tap.sync_all()

@@ -465,3 +465,28 @@ def test_config_env_reads_the_dotenv_of_the_current_directory_only(tmp_path: Pat
     assert proc.returncode == 0, proc.stderr[-2000:]
     streams = {s["tap_stream_id"] for s in json.loads(proc.stdout)["streams"]}
     assert {"calls", "clari_calls"} <= streams  # no source configured: the .env one level up is not read
+
+
+def test_target_postgres_without_a_password_says_which_settings(tmp_path: Path) -> None:
+    """`meltano run tap-calls target-postgres` with host, port, user and database but no password (as the
+    `sandbox` environment of meltano.yml sets them): the loader names the settings, without a traceback."""
+    loader = REPO / ".meltano" / "loaders" / "target-postgres" / "venv" / "bin" / "target-calls-postgres"
+    assert loader.exists(), "run scripts/setup.sh (meltano install) first"
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "tap_calls"})
+    )
+    schema = {"type": "SCHEMA", "stream": "calls", "schema": {"properties": {"id": {"type": "string"}}}}
+    proc = subprocess.run(
+        [str(loader), "--config", str(config)],
+        input=json.dumps({**schema, "key_properties": ["id"]}) + "\n",
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "PostgreSQL connection settings are missing" in proc.stderr
+    assert "TARGET_POSTGRES_PASSWORD" in proc.stderr

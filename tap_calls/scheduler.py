@@ -1,0 +1,303 @@
+"""One request scheduler per source: the only place in tap-calls that starts threads.
+
+Streams say *what* to fetch (a task: a function that sends one or a few requests through the stream's
+request layer); the scheduler decides *when*:
+
+- `RateLimiter` spaces the sends of the whole source evenly under its cap, pauses every thread after a 429,
+  and counts requests against the vendor's quota and `max_requests_per_run`.
+- `Scheduler` keeps as many tasks in flight as the cap and the observed latency call for (Little's law:
+  in flight ≈ rate x latency, bounded), so the cap stays busy however slowly the API answers, and never
+  more, so memory and a 429 pause stay small.
+- `TaskGroup` is how a stream uses it: submit tasks (more as results come in: the next page of a cursor
+  chain, a batch's transcripts), and take results in completion order on the stream's own thread, which
+  alone emits records and STATE.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import queue
+import threading
+import time
+import typing as t
+from concurrent.futures import ThreadPoolExecutor
+
+from tap_calls.errors import RequestBudgetSpent
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+T = t.TypeVar("T")
+R = t.TypeVar("R")
+K = t.TypeVar("K")
+
+
+class RateLimiter:
+    """Spaces one source's requests evenly, so no 1-second span holds more than the cap.
+
+    Callers pass the gate one at a time, each at least `interval` after the previous one actually went,
+    so a thread that woke late cannot bunch up with the next one.
+    """
+
+    # Arrival times at the server jitter by a few ms; a 3 % margin keeps every 1-second window under the cap.
+    SAFETY = 1.03
+
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        quota: int | None = None,
+        quota_period: str = "",
+        max_requests: int | None = None,
+    ) -> None:
+        """`per_second`: the cap; `quota`/`quota_period`: the vendor's (10,000/day for Gong), for progress
+        lines; `max_requests`: the most requests this run may send (`max_requests_per_run`)."""
+        self.per_second = per_second
+        self.interval = self.SAFETY / per_second
+        self.quota, self.quota_period = quota, quota_period
+        self.max_requests = max_requests
+        self.requests = 0
+        self._last_sent = -math.inf
+        self._not_before = 0.0
+        self._gate = threading.Lock()
+
+    def usage(self) -> str:
+        """Requests so far and the share of the vendor's quota they took, e.g. `120 requests (1.2 % of …)`."""
+        if not self.quota:
+            return f"{self.requests} requests"
+        share = 100 * self.requests / self.quota
+        return f"{self.requests} requests ({share:.1f} % of the {self.quota:,}/{self.quota_period} quota)"
+
+    def acquire(self) -> None:
+        """Block until this source may send one more request.
+
+        Raises:
+            RequestBudgetSpent: `max_requests` requests were already sent.
+        """
+        with self._gate:
+            if self.max_requests is not None and self.requests >= self.max_requests:
+                raise RequestBudgetSpent(self.max_requests)
+            while (wait := max(self._last_sent + self.interval, self._not_before) - time.monotonic()) > 0:
+                time.sleep(wait)
+            self._last_sent = time.monotonic()
+            self.requests += 1
+
+    def hold_until(self, monotonic_deadline: float) -> None:
+        """After a 429 every thread of the source waits, not only the one that was told."""
+        self._not_before = max(self._not_before, monotonic_deadline)
+
+
+class Scheduler:
+    """The tasks in flight for one source: as many as `rate x latency` calls for, between 1 and `max_in_flight`.
+
+    Latency is a moving average of the request durations the request layer reports (`observe`). Tasks
+    beyond the target wait in their group's queue, not in a thread, so a burst of submissions costs no
+    memory beyond the task itself.
+    """
+
+    # Headroom over Little's law: latencies vary from request to request.
+    HEADROOM = 1.25
+    # Moving-average weight of the newest latency sample.
+    ALPHA = 0.3
+
+    def __init__(self, source: str, limiter: RateLimiter, *, max_in_flight: int = 32) -> None:
+        self.source = source
+        self.limiter = limiter
+        self.max_in_flight = max_in_flight
+        self.latency: float | None = None
+        self._running = 0
+        self._lock = threading.RLock()
+        self._groups: list[TaskGroup[t.Any]] = []
+        self._pool: ThreadPoolExecutor | None = None
+
+    def observe(self, seconds: float) -> None:
+        """Record one request's duration (send to full response), in seconds."""
+        with self._lock:
+            self.latency = (
+                seconds if self.latency is None else self.latency + self.ALPHA * (seconds - self.latency)
+            )
+        self._dispatch()
+
+    def in_flight_target(self) -> int:
+        """How many tasks may run at once now: ⌈rate x latency x headroom⌉ + 1, within [1, max_in_flight].
+
+        Before any latency is known, 2: one request in flight and the next one ready.
+        """
+        if self.latency is None:
+            return min(2, self.max_in_flight)
+        wanted = math.ceil(self.limiter.per_second * self.latency * self.HEADROOM) + 1
+        return max(1, min(self.max_in_flight, wanted))
+
+    def group(self) -> TaskGroup[t.Any]:
+        """A new group of tasks whose results come back to the calling thread."""
+        group: TaskGroup[t.Any] = TaskGroup(self)
+        with self._lock:
+            self._groups.append(group)
+        return group
+
+    def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """`fn(item)` for every item, run concurrently, results in the items' order.
+
+        At most `in_flight_target() * 2` results wait for an earlier one, so memory stays bounded.
+        """
+        with self.group() as group:
+            pending = iter(items)
+            waiting: dict[int, R] = {}
+            submitted = emitted = 0
+            exhausted = False
+            while True:
+                while not exhausted and submitted - emitted < 2 * self.in_flight_target():
+                    item = next(pending, _END)
+                    if item is _END:
+                        exhausted = True
+                        break
+                    group.submit(submitted, fn, item)
+                    submitted += 1
+                if emitted == submitted:
+                    return
+                while emitted not in waiting:
+                    index, result = group.next_result()
+                    waiting[index] = result
+                yield waiting.pop(emitted)
+                emitted += 1
+
+    def imap_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """`fn(item)` for every item, run concurrently, results as they complete."""
+        with self.group() as group:
+            for item in items:
+                group.submit(None, fn, item)
+            for _, result in group:
+                yield result
+
+    # Dispatch: called on submit, on completion and when latency changes, from any thread.
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            while self._running < self.in_flight_target():
+                task = self._next_task()
+                if task is None:
+                    return
+                self._running += 1
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(
+                        self.max_in_flight, thread_name_prefix=f"{self.source}-request"
+                    )
+                self._pool.submit(self._run, task)
+
+    def _next_task(self) -> _Task | None:
+        # Round-robin over the groups, so one stream's long queue cannot starve another's.
+        for _ in range(len(self._groups)):
+            group = self._groups.pop(0)
+            self._groups.append(group)
+            if group.queued:
+                return group.queued.popleft()
+        return None
+
+    def _run(self, task: _Task) -> None:
+        try:
+            if task.group.cancelled:
+                task.group.results.put((task.key, _CANCELLED, None))
+                return
+            try:
+                result = task.fn(*task.args)
+            except BaseException as exc:  # handed to the consumer thread, which re-raises it
+                task.group.results.put((task.key, _FAILED, exc))
+            else:
+                task.group.results.put((task.key, result, None))
+        finally:
+            with self._lock:
+                self._running -= 1
+            self._dispatch()
+
+    def _forget(self, group: TaskGroup[t.Any]) -> None:
+        with self._lock:
+            if group in self._groups:
+                self._groups.remove(group)
+
+    def shutdown(self) -> None:
+        """Stop the worker threads (tasks still queued are dropped). Safe to call more than once."""
+        with self._lock:
+            for group in self._groups:
+                group.cancel()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _Task(t.NamedTuple):
+    group: TaskGroup[t.Any]
+    key: t.Any
+    fn: Callable[..., t.Any]
+    args: tuple[t.Any, ...]
+
+
+_END = object()
+_FAILED = object()
+_CANCELLED = object()
+
+
+class TaskGroup(t.Generic[K]):
+    """Tasks of one stream, whose results are taken on the stream's thread in completion order.
+
+    Use as a context manager: leaving it (normally, on an error, or when the consumer stops early)
+    cancels what is still queued, so no request is sent for a result nobody will read.
+    """
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+        self.queued: collections.deque[_Task] = collections.deque()
+        self.results: queue.SimpleQueue[tuple[t.Any, t.Any, BaseException | None]] = queue.SimpleQueue()
+        self.outstanding = 0
+        self.cancelled = False
+
+    def __enter__(self) -> TaskGroup[K]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()
+
+    def submit(self, key: K, fn: Callable[..., t.Any], *args: t.Any) -> None:
+        """Run `fn(*args)` when the scheduler has room; its result comes back with `key`."""
+        with self.scheduler._lock:
+            self.queued.append(_Task(self, key, fn, args))
+            self.outstanding += 1
+        self.scheduler._dispatch()
+
+    def next_result(self) -> tuple[K, t.Any]:
+        """Block until a task of this group finishes; return its key and result.
+
+        Raises:
+            Exception: whatever the task raised (the rest of the group is cancelled first).
+            LookupError: nothing is outstanding.
+        """
+        while self.outstanding:
+            key, result, error = self.results.get()
+            self.outstanding -= 1
+            if error is not None:
+                self.cancel()
+                raise error
+            if result is _CANCELLED:
+                continue
+            return key, result
+        msg = "no task is outstanding"
+        raise LookupError(msg)
+
+    def __iter__(self) -> Iterator[tuple[K, t.Any]]:
+        """Results until no task is queued or running (tasks submitted meanwhile are waited for too)."""
+        while self.outstanding:
+            try:
+                yield self.next_result()
+            except LookupError:
+                return
+
+    def cancel(self) -> None:
+        """Drop the queued tasks; running ones finish but their results are ignored."""
+        if self.cancelled:
+            return
+        self.cancelled = True
+        with self.scheduler._lock:
+            dropped = len(self.queued)
+            self.queued.clear()
+            self.outstanding -= dropped
+        self.scheduler._forget(self)

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import click
+from dotenv import load_dotenv
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.configuration._dict_config import parse_environment_config  # private SDK API
@@ -257,15 +258,19 @@ class TapCalls(Tap):
 
         The SDK looks for `.env` from its own installed files upwards (python-dotenv's find_dotenv from the
         caller's file), so a tap installed in a project's `.venv` read that project's `.env` (where Meltano
-        keeps secrets) from any directory. Variables already set win over the file.
+        keeps secrets) from any directory, and its values replaced variables already set. Here variables
+        already set win over the file, as with python-dotenv's load_dotenv.
         """
         schema = copy.deepcopy(self.config_jsonschema)
         self.append_builtin_config(schema)
         prefix = self._env_var_prefix  # private SDK API: PluginBase._env_var_prefix
         dotenv = Path.cwd() / ".env"
         if dotenv.is_file():
-            self.logger.info("--config ENV: reading %s too", dotenv)
-        config = parse_environment_config(schema, prefix, dotenv_path=dotenv)
+            self.logger.info("--config ENV: reading %s too (variables already set win)", dotenv)
+            load_dotenv(dotenv, override=False)
+        # The SDK would load a .env again, overriding variables already set: os.devnull is a path that
+        # python-dotenv reads as empty (it only reads regular files and FIFOs).
+        config = parse_environment_config(schema, prefix, dotenv_path=os.devnull)
         known = {prefix + name.upper() for name in schema["properties"]} | {prefix + "LOGLEVEL"}
         unknown = {name: name[len(prefix) :].lower() for name in os.environ if name.startswith(prefix)}
         for variable, setting in sorted(unknown.items()):

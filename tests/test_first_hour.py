@@ -466,6 +466,14 @@ def test_config_env_reads_the_dotenv_of_the_current_directory_only(tmp_path: Pat
     streams = {s["tap_stream_id"] for s in json.loads(proc.stdout)["streams"]}
     assert {"calls", "clari_calls"} <= streams  # no source configured: the .env one level up is not read
 
+    # Variables already set win over ./.env (its empty values would leave Clari unconfigured).
+    (tmp_path / ".env").write_text("TAP_CALLS_CLARI_API_KEY=\nTAP_CALLS_CLARI_API_PASSWORD=\n")
+    env = clean_env(TAP_CALLS_CLARI_API_KEY="k", TAP_CALLS_CLARI_API_PASSWORD="p")
+    proc = tap("--config", "ENV", "--discover", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    streams = {s["tap_stream_id"] for s in json.loads(proc.stdout)["streams"]}
+    assert "clari_calls" in streams and "calls" not in streams
+
 
 def test_target_postgres_without_a_password_says_which_settings(tmp_path: Path) -> None:
     """`meltano run tap-calls target-postgres` with host, port, user and database but no password (as the

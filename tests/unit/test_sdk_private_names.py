@@ -33,3 +33,13 @@ def test_validate_config_hook_still_exists() -> None:
     assert "self._validate_config(" in inspect.getsource(PluginBase.__init__)
     params = inspect.signature(PluginBase._validate_config).parameters
     assert "raise_errors" in params
+
+
+def test_devnull_reads_as_an_empty_dotenv() -> None:
+    # TapCalls._env_var_config passes os.devnull to parse_environment_config so that the SDK loads no .env
+    # of its own (it would override variables already set).
+    import os
+
+    from dotenv.main import DotEnv
+
+    assert DotEnv(os.devnull).dict() == {}

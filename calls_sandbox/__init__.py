@@ -22,10 +22,12 @@ Ground truth (deterministic for the same seed, ``now`` and sizes):
   ``sb.gong.transcript(call_id)``, ``sb.gong.parties(call_id)``, ``sb.gong.users``, ``sb.gong.workspaces``,
   ``sb.gong.expected_calls(from_dt, to_dt, include_private=False, workspace_id=None)``,
   ``sb.gong.add_calls(n, started_from, started_to, **flags)`` (late arrivals),
-  ``sb.gong.update_call(call_id, is_private=..., has_transcript=..., edit=True)``.
+  ``sb.gong.update_call(call_id, is_private=..., has_transcript=..., edit=True)``,
+  ``sb.gong.expected_speakers(call)`` (per monologue, the speaker fields a tap adds from the call's parties).
 - ``sb.clari.calls`` (full ``/call-details`` dicts), ``sb.clari.expected_calls(modified_gt, modified_lt,
   include_private=False, include_unknown_to_details=False)``, ``sb.clari.add_calls(n, modified_from, modified_to)``, ``sb.clari.modify(ids, at)``,
-  ``sb.clari.details_missing`` (ids whose details 404), ``sb.clari.private_ids``, ``sb.clari.users``.
+  ``sb.clari.details_missing`` (ids whose details 404), ``sb.clari.private_ids``, ``sb.clari.users``,
+  ``sb.clari.expected_speakers(call_id)`` (per transcript line, the speaker resolved from ``personId``).
 
 Observation and faults: ``sb.log`` (``Served`` entries), ``sb.clear_log()``, ``sb.stats()``,
 ``sb.inject(source, kind, path=None, count=1, **params)`` with kinds ``429`` (``retry_after``), ``status``

@@ -759,6 +759,25 @@ class GongData:
     def speakers(self, call: GongCall) -> list[str]:
         return [p["speakerId"] for p in self.cast(call) if p["speakerId"]]
 
+    def expected_speakers(self, call: GongCall | str) -> list[dict] | None:
+        """Ground truth for "who said what": per monologue of ``transcript(call)``, the speaker fields a tap
+        should add (``speaker_name``, ``speaker_email_address``, ``speaker_title``, ``speaker_affiliation``,
+        ``speaker_user_id``, ``speaker_party_id``), taken from the party the monologue was generated for.
+
+        All ``None`` when no served party matches: the monologue was given a stranger's (or a null) speaker id,
+        or the call is imported (its speakers exist, but Gong serves no ``parties``). None without a transcript.
+        """
+        c = self._call(call)
+        made = self._transcript_and_speakers(c)
+        if made is None:
+            return None
+        cast = [{k: v for k, v in p.items() if not k.startswith("_")} for p in self.cast(c)]
+        out = []
+        for party_index in made[1]:
+            party = cast[party_index] if party_index is not None and not c.imported else {}
+            out.append({key: party.get(src) for key, src in SPEAKER_FIELDS_GONG.items()})
+        return json.loads(dumps(out))
+
     def full_call(self, call: GongCall) -> dict:
         """Every block of a call's ``CallData`` before the content selector is applied.
 
@@ -1094,10 +1113,22 @@ class GongData:
         return None if out is None else json.loads(dumps(out))
 
     def _transcript(self, call: GongCall) -> list[dict] | None:
+        made = self._transcript_and_speakers(call)
+        return None if made is None else made[0]
+
+    def _transcript_and_speakers(self, call: GongCall) -> tuple[list[dict], list[int | None]] | None:
+        """The monologues and, for each, the index in ``cast(call)`` of the party who spoke it (None: nobody's).
+
+        About one call in four has one or two monologues whose ``speakerId`` matches no party: an id Gong
+        never lists among the parties, or null. They are drawn from their own random stream, so every other
+        byte of the transcript is what it was before they existed.
+        """
         if not call.has_transcript:
             return None
         rng = self._rng(call, "transcript")
-        speakers = self.speakers(call)
+        cast = self.cast(call)
+        speaker_parties = [i for i, p in enumerate(cast) if p["speakerId"]]
+        speakers = [cast[i]["speakerId"] for i in speaker_parties]
         duration_ms = self.duration(call) * 1000
         if self.transcript_size == "realistic":
             counts = [rng.choice((1, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12)) for _ in range(rng.randrange(85, 116))]
@@ -1110,6 +1141,7 @@ class GongData:
         rand = rng.random
         t = int(rand() * step)
         out = []
+        who: list[int | None] = []
         prev = -1
         nspk = len(speakers)
         for k in counts:
@@ -1124,7 +1156,30 @@ class GongData:
                 sents.append({"start": t, "end": t + d, "text": pool[int(rand() * npool)]})
                 t += d + int(step * 0.1 * rand())
             out.append({"speakerId": speakers[si], "topic": topic, "sentences": sents})
-        return out
+            who.append(speaker_parties[si])
+        strangers = self._rng(call, "strangers")
+        if strangers.random() < 0.25:
+            known = set(speakers)
+            for m in strangers.sample(range(len(out)), min(len(out), strangers.choice([1, 1, 2]))):
+                stranger: str | None = None
+                if strangers.random() < 0.75:
+                    stranger = str(strangers.randrange(10**18, 10**19))
+                    while stranger in known:
+                        stranger = str(strangers.randrange(10**18, 10**19))
+                out[m]["speakerId"] = stranger
+                who[m] = None
+        return out, who
+
+
+# The speaker fields a tap adds to a Gong monologue, and the party key (as served) each comes from.
+SPEAKER_FIELDS_GONG = {
+    "speaker_name": "name",
+    "speaker_email_address": "emailAddress",
+    "speaker_title": "title",
+    "speaker_affiliation": "affiliation",
+    "speaker_user_id": "userId",
+    "speaker_party_id": "id",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -1455,6 +1510,84 @@ class ClariData:
         return random.Random(f"clari:{self.seed}:{call.id}:{purpose}")
 
     def _people(self, call: ClariCall) -> tuple[list[dict], list[dict], list[dict]]:
+        """``users``, ``externalParticipants`` and ``joinedParticipants`` as served."""
+        return self._cast(call)[:3]
+
+    def _cast(self, call: ClariCall) -> tuple[list[dict], list[dict], list[dict], dict[int, dict], list[int]]:
+        """The three person lists as served, the expected speaker of each person id (see ``expected_speakers``)
+        and the ids of people who only joined.
+
+        On top of the plain lists (``_plain_people``), drawn from their own random stream so nothing else
+        changes: a former user (not in ``GET /users``) who may have joined under a display name; internal
+        users and invited externals listed again among the joined under another name; guests who only joined;
+        and ``personId`` sent as a number or as its string, chosen per call and list (sometimes per entry).
+        """
+        users, externals, joined = self._plain_people(call)
+        tw = self._rng(call, "speakers")
+        next_pid = 1 + max(p["personId"] for p in users + externals + joined)
+        joins = bool(joined) or call.status in DONE or call.status == "PROCESSING"
+        if tw.random() < 0.15:
+            first, last = tw.choice(FIRST_NAMES), tw.choice(LAST_NAMES)
+            users.append(
+                {
+                    "userId": str(uuid.UUID(int=tw.getrandbits(128), version=4)),
+                    "userEmail": _email(f"{first}.{last}.former@example-corp.com"),
+                    "isOrganizer": False,
+                    "personId": next_pid,
+                }
+            )
+            if joins and tw.random() < 0.6:
+                joined.append({"name": f"{first} {last}", "personId": next_pid})
+            next_pid += 1
+        if joins:
+            for u in users[:1]:
+                if tw.random() < 0.3:  # the rep, as the meeting saw them
+                    joined.append(
+                        {"name": f"{u['userEmail'].split('@')[0]} (Zoom)", "personId": u["personId"]}
+                    )
+            for p in joined:
+                if "email" in p and tw.random() < 0.3:  # the invitee joined under a shorter name
+                    p["name"] = p["name"].split(" ")[0]
+            if tw.random() < 0.3:
+                first, last = tw.choice(FIRST_NAMES), tw.choice(LAST_NAMES)
+                guest: dict = {"name": f"{first} {last}", "personId": next_pid}
+                if tw.random() < 0.5:
+                    guest["email"] = _email(f"{first}.{last}@guest.example.org")
+                joined.append(guest)
+                next_pid += 1
+        known_users = {u["id"]: u["name"] for u in self.users}
+        roster: dict[int, dict] = {}
+        joined_names = {p["personId"]: p.get("name") for p in joined}
+        for u in users:
+            roster.setdefault(
+                u["personId"],
+                {
+                    "speaker_name": known_users.get(u["userId"], joined_names.get(u["personId"])),
+                    "speaker_email": u.get("userEmail"),
+                    "speaker_user_id": u["userId"],
+                    "speaker_affiliation": "Internal",
+                },
+            )
+        for p in externals + joined:
+            roster.setdefault(
+                p["personId"],
+                {
+                    "speaker_name": p.get("name"),
+                    "speaker_email": p.get("email"),
+                    "speaker_user_id": None,
+                    "speaker_affiliation": "External",
+                },
+            )
+        listed = {p["personId"] for p in users + externals}
+        joined_only = sorted({p["personId"] for p in joined} - listed)
+        for people in (users, externals, joined):
+            style = tw.choice(["int", "int", "str", "mixed"])
+            for p in people:
+                if style == "str" or (style == "mixed" and tw.random() < 0.5):
+                    p["personId"] = str(p["personId"])
+        return users, externals, joined, roster, joined_only
+
+    def _plain_people(self, call: ClariCall) -> tuple[list[dict], list[dict], list[dict]]:
         rng = self._rng(call, "people")
         users = []
         pid = 0
@@ -1484,6 +1617,40 @@ class ClariData:
             if rng.random() < 0.2:
                 joined.append({"name": rng.choice(FIRST_NAMES), "personId": pid})
         return users, externals, joined
+
+    def _twist_lines(
+        self, call: ClariCall, lines: list[dict], roster: dict[int, dict], joined_only: list[int]
+    ) -> None:
+        """Some lines spoken by guests who only joined, some by an id on no list; ``personId`` as a number or a
+        string (per call, or per line). Own random stream: texts and times stay as they were."""
+        tw = self._rng(call, "speaker-lines")
+        unknown = 100 + tw.randrange(900)
+        style = tw.choice(["int", "int", "str", "mixed"])
+        for line in lines:
+            r = tw.random()
+            if joined_only and r < 0.15:
+                line["personId"] = joined_only[int(tw.random() * len(joined_only))]
+            elif r > 0.96:
+                line["personId"] = unknown
+            if style == "str" or (style == "mixed" and tw.random() < 0.5):
+                line["personId"] = str(line["personId"])
+        assert unknown not in roster
+
+    def expected_speakers(self, call: ClariCall | str) -> list[dict] | None:
+        """Ground truth for "who said what": per line of the call's ``/call-details`` transcript, the fields a
+        tap should add (``speaker_name``, ``speaker_email``, ``speaker_user_id``, ``speaker_affiliation``).
+
+        The speaker is who the line was generated for: an internal user (``Internal``; the name from
+        ``GET /users``, else the name they joined under, else None), an invited external, a guest who only
+        joined (``External``), or nobody (all None). None when the call has no transcript.
+        """
+        c = call if isinstance(call, ClariCall) else self._by_id[call]
+        lines = self.details(c).get("transcript")
+        if lines is None:
+            return None
+        roster = self._cast(c)[3]
+        nobody = dict.fromkeys(("speaker_name", "speaker_email", "speaker_user_id", "speaker_affiliation"))
+        return [dict(roster.get(int(line["personId"]), nobody)) for line in lines]
 
     def list_item(self, call: ClariCall, include_audio: bool = False, include_video: bool = False) -> dict:
         """The ``Call`` object as ``GET /calls`` serves it (fields without a value are omitted)."""
@@ -1597,7 +1764,8 @@ class ClariData:
             out["deal_stage_live"] = rng.choice(STAGES)
         if call.status not in DONE:
             return out
-        persons = [u["personId"] for u in out["users"]] + [p["personId"] for p in out["externalParticipants"]]
+        _users, _externals, _joined, roster, joined_only = self._cast(call)
+        persons = [int(p["personId"]) for p in _users + _externals]
         n = rng.randrange(5, 21) if self.transcript_size == "small" else rng.randrange(450, 551)
         step = call.duration / (n + 1)
         t = rng.uniform(0, 3)
@@ -1623,6 +1791,7 @@ class ClariData:
                 entry["annotations"].append({"label": "Next Steps", "phrase": "follow up next week"})
             transcript.append(entry)
             t += d + step * 0.1 * rand()
+        self._twist_lines(call, transcript, roster, joined_only)
         out["transcript"] = transcript
         if rng.random() < 0.9:
             topics = []

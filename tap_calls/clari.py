@@ -1,31 +1,41 @@
 """Clari Copilot: `clari_calls`, each call of GET /calls merged with its GET /call-details.
 
-Calls are listed per window of `last_modified_time` (filterModifiedGt/Lt, the upper bound frozen at
-the run's start). Details cost one request per call, so they are fetched by a bounded pool of
-threads that the source's rate limiter keeps at `clari_requests_per_second` in total.
+Calls are listed by `last_modified_time` (filterModifiedGt/Lt, the upper bound frozen at the run's start)
+through `ClariListing`, which owns the page size, the 10,000 `skip` cap, splitting and the 502 page-halving.
+Details cost one request per call: the source's scheduler keeps as many in flight as Clari's latency and
+the 10/s cap call for. A look-back re-read fetches details only for calls that are new or changed.
 """
 
 from __future__ import annotations
 
 import collections
+import hashlib
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from urllib.parse import parse_qs, urlencode, urlparse
 
+import msgspec
 import requests
-from singer_sdk import typing as th
 from singer_sdk.authenticators import APIAuthenticatorBase
-from singer_sdk.pagination import BaseAPIPaginator
+from typing_extensions import override
 
-from tap_calls.client import Window, WindowedStream, iso, parse_datetime, response_json
-from tap_calls.keys import snake_keys
+from tap_calls.client import SourceStream, response_json
+from tap_calls.dates import iso, parse_datetime, utc_now
+from tap_calls.errors import RetryWaitTooLong, TapCallsError
+from tap_calls.keys import as_id, snake_keys
+from tap_calls.paging import MAX_SKIP, SkipPaginator
+from tap_calls.schemas.clari import CLARI_CALL_SCHEMA, CLARI_FIELDS
+from tap_calls.speakers import add_clari_speakers, clari_user_names
+from tap_calls.windows import EmittedSummary, ReadPlan, Watermark, Window, plan_read
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
+
+    from tap_calls.scheduler import TaskGroup
 
 # Clari answers with at most 6 MB and gives 502s on large pages (its staff advised 25 to a user listing
 # 100). List items carry no transcript or summary, so 50 stays far below 6 MB (at 10 KB a call, 0.5 MB),
@@ -33,204 +43,47 @@ if t.TYPE_CHECKING:
 PAGE_SIZE = 50
 # Clari's advice for a 502 on a page: retry with a smaller `limit`. Halved on each, down to this.
 MIN_PAGE_SIZE = 5
-# `skip` above 10,000 is refused: a listing matching more than it can reach is split before it is paged.
-MAX_SKIP = 10_000
 # Bounds for splitting on call time (filterTimeGt/Lt) once a second of modification times matches too much.
 CALL_TIME_FLOOR = datetime(1970, 1, 1, tzinfo=UTC)
 CALL_TIME_CEILING_AHEAD = timedelta(days=3650)
-DETAIL_WORKERS = 8
-# Details queued ahead of the one being emitted, so listing the next page never leaves workers idle.
-DETAILS_AHEAD = 4 * DETAIL_WORKERS
-# Gt/Lt may be strict: windows overlap by a second (the filters' precision) so a call modified exactly on a
+# Gt/Lt may be strict: listings overlap by a second (the filters' precision) so a call modified exactly on a
 # boundary is not lost; the repeat is skipped.
 BOUNDARY_OVERLAP = timedelta(seconds=1)
-
-_str = th.StringType
-_num = th.NumberType
-_int = th.IntegerType
-_bool = th.BooleanType
-_dt = th.DateTimeType
-# Clari sends these as numbers, numeric strings or "NaN" depending on the call.
-_loose_number = th.CustomType({"type": ["string", "number", "null"]})
-_loose_id = th.CustomType({"type": ["string", "integer", "null"]})
-
-_participant = th.ObjectType(
-    th.Property("name", _str),
-    th.Property("email", _str),
-    th.Property("phone", _str),
-    th.Property("person_id", _loose_id),
-)
-
-CLARI_CALL_SCHEMA = th.PropertiesList(
-    th.Property("id", _str, required=True),
-    th.Property("source_id", _str),
-    th.Property("title", _str),
-    th.Property(
-        "users",
-        th.ArrayType(
-            th.ObjectType(
-                th.Property("user_id", _str),
-                th.Property("user_email", _str),
-                th.Property("is_organizer", _bool),
-                th.Property("person_id", _loose_id),
-            )
-        ),
-    ),
-    th.Property("external_participants", th.ArrayType(_participant)),
-    th.Property("joined_participants", th.ArrayType(_participant)),
-    th.Property("status", _str),
-    th.Property("bot_not_join_reason", th.ArrayType(_str)),
-    th.Property("type", _str),
-    th.Property("time", _dt),
-    th.Property("icaluid", _str),
-    th.Property("calendar_id", _str),
-    th.Property("recurring_event_id", _str),
-    th.Property("original_start_time", _dt),
-    th.Property("last_modified_time", _dt),
-    th.Property("audio_url", _str),
-    th.Property("video_url", _str),
-    th.Property("disposition", _str),
-    th.Property("deal_name", _str),
-    th.Property("deal_value", _str),
-    th.Property("deal_close_date", _dt),
-    th.Property("deal_stage_before_call", _str),
-    th.Property("account_name", _str),
-    th.Property("contact_names", th.ArrayType(_str)),
-    th.Property(
-        "crm_info",
-        th.ObjectType(
-            th.Property("source_crm", _str),
-            th.Property("deal_id", _str),
-            th.Property("account_id", _str),
-            th.Property("contact_ids", th.ArrayType(_str)),
-        ),
-    ),
-    th.Property("bookmark_timestamps", th.ArrayType(_str)),
-    th.Property(
-        "metrics",
-        th.ObjectType(
-            th.Property("talk_listen_ratio", _num),
-            th.Property("num_questions_asked", _num),
-            th.Property("num_questions_asked_by_reps", _num),
-            th.Property("call_duration", _num),
-            th.Property("total_speak_duration", _num),
-            th.Property("longest_monologue_duration", _num),
-            th.Property("longest_monologue_start_time", _num),
-            th.Property("engaging_questions", _num),
-            th.Property(
-                "categories",
-                th.ArrayType(
-                    th.ObjectType(
-                        th.Property("name", _str),
-                        th.Property("occurences", _num),
-                        th.Property(
-                            "phrases_matched",
-                            th.ArrayType(
-                                th.ObjectType(
-                                    th.Property("text", _str),
-                                    th.Property("user_id", _str),
-                                    th.Property("name", _str),
-                                    th.Property("time", _num),
-                                )
-                            ),
-                        ),
-                        th.Property("ai_detected", _bool),
-                    )
-                ),
-            ),
-        ),
-    ),
-    th.Property("call_review_page_url", _str),
-    th.Property("deal_stage_live", _str),
-    th.Property(
-        "transcript",
-        th.ArrayType(
-            th.ObjectType(
-                th.Property("text", _str),
-                th.Property("start", _num),
-                th.Property("end", _num),
-                th.Property("person_id", _loose_id),
-                th.Property("annotations", th.ArrayType(th.ObjectType())),
-            )
-        ),
-    ),
-    th.Property(
-        "summary",
-        th.ObjectType(
-            th.Property("full_summary", _str),
-            th.Property(
-                "topics_discussed",
-                th.ArrayType(
-                    th.ObjectType(
-                        th.Property("name", _str),
-                        th.Property("start_timestamp", _loose_number),
-                        th.Property("end_timestamp", _loose_number),
-                        th.Property("summary", _str),
-                    )
-                ),
-            ),
-            th.Property(
-                "key_action_items",
-                th.ArrayType(
-                    th.ObjectType(
-                        th.Property("action_item", _str),
-                        th.Property("speaker_name", _str),
-                        th.Property("start_timestamp", _loose_number),
-                        th.Property("end_timestamp", _loose_number),
-                    )
-                ),
-            ),
-        ),
-    ),
-    th.Property(
-        "competitor_sentiments",
-        th.ArrayType(
-            th.ObjectType(
-                th.Property("competitor_name", _str),
-                th.Property("sentiment", _str),
-                th.Property("reasoning", _str),
-                th.Property("person_id", _loose_id),
-                th.Property("turn_start_time", _loose_number),
-            )
-        ),
-    ),
-).to_dict()
-
-CLARI_FIELDS = tuple(CLARI_CALL_SCHEMA["properties"])
+# A range whose first page matches more calls than this is read as several windows (each a watermark step).
+WINDOW_RECORDS = 2000
+# STATE budget for the look-back summary of `clari_calls` (characters).
+SUMMARY_BUDGET = 20_000
+# Signed media URLs change on every listing: they do not make a call "changed".
+UNHASHED_FIELDS = ("audioUrl", "videoUrl", "audio_url", "video_url")
 
 
 class ClariAuthenticator(APIAuthenticatorBase):
-    """Clari wants both headers on every request."""
+    """Clari wants both headers on every request (clari_api.md §1)."""
 
     def __init__(self, api_key: str, api_password: str) -> None:
         super().__init__()
         self.auth_headers = {"X-Api-Key": api_key, "X-Api-Password": api_password}
 
 
-class SkipPaginator(BaseAPIPaginator[int]):
-    """Clari's offset paging: follow `pagination.nextPageSkip`, absent on the last page.
+class ClariStream(SourceStream):
+    """Base of the Clari Copilot streams: one key pair, no scopes."""
 
-    Without a `pagination` object (includePagination=false answers have none), a full page means more.
-    """
+    source = "Clari Copilot"
+    url_setting = "clari_api_url"
+    credential_settings = "clari_api_key and clari_api_password"
 
-    def get_next(self, response: requests.Response) -> int | None:
-        body = response_json(response)
-        returned = len(body.get("calls") or ())
-        pagination = body.get("pagination")
-        if pagination is None:
-            asked = parse_qs(urlparse(response.request.url).query).get("limit", [PAGE_SIZE])[0]
-            next_skip = (self.current_value or 0) + returned if returned >= int(asked) else None
-        elif not pagination.get("hasMore"):
-            next_skip = None
-        else:
-            given = pagination.get("nextPageSkip")
-            next_skip = int(given) if given is not None else (self.current_value or 0) + returned
-        # Past MAX_SKIP Clari answers 400: the listing stops, falls short of `matched` and is split.
-        return next_skip if next_skip is not None and next_skip <= MAX_SKIP else None
+    @cached_property
+    @override
+    def authenticator(self) -> ClariAuthenticator:
+        return ClariAuthenticator(self.config["clari_api_key"], self.config["clari_api_password"])
+
+    @override
+    def get_new_paginator(self) -> SkipPaginator:
+        return SkipPaginator(self.records_key)
 
 
-class ListingTooLarge(Exception):
-    """The first page matched more calls than `skip` can reach."""
+class PageTooLarge(Exception):
+    """Clari's 502 on a page of a listing: its answer would pass the 6 MB cap."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +100,7 @@ class Listing:
     time_lt: datetime | None = None
 
     def params(self) -> dict[str, str]:
+        """The query filters of this listing."""
         params = {"filterModifiedGt": iso(self.modified_gt), "filterModifiedLt": iso(self.modified_lt)}
         if self.time_gt is not None and self.time_lt is not None:
             params |= {"filterTimeGt": iso(self.time_gt), "filterTimeLt": iso(self.time_lt)}
@@ -274,185 +128,210 @@ def _middle(low: datetime, high: datetime) -> datetime | None:
     return low + timedelta(seconds=(high - low).total_seconds() // 2)
 
 
-class ClariCallsStream(WindowedStream):
+class ClariListing:
+    """Pages of GET /calls for one stream: page size (halved on a 502, as Clari advises), the `skip` cap.
+
+    Thread-safe enough for the scheduler: the page size only ever shrinks.
+    """
+
+    def __init__(self, stream: ClariCallsStream) -> None:
+        self.stream = stream
+        self.page_size = PAGE_SIZE
+
+    def fetch_page(self, listing: Listing, skip: int) -> requests.Response:
+        """One page (a scheduler task); a 502 is asked for again with half the page size."""
+        while True:
+            size = self.page_size
+            try:
+                return self.stream.send({"listing": listing, "limit": size}, skip)
+            except PageTooLarge:
+                if self.page_size == size:
+                    self.page_size = max(MIN_PAGE_SIZE, size // 2)
+                    self.stream.logger.warning(
+                        "clari_calls: HTTP 502 on /calls; asking for %d calls per page", self.page_size
+                    )
+
+    def next_skip(self, response: requests.Response, skip: int) -> int | None:
+        """The next page's `skip`, None after the last page or at the 10,000 cap."""
+        paginator = SkipPaginator("calls", skip)
+        return paginator.get_next(response)
+
+    @staticmethod
+    def matched(response: requests.Response) -> int:
+        """How many calls the whole listing matches (`pagination.matched`)."""
+        return int((response_json(response).get("pagination") or {}).get("matched") or 0)
+
+    def too_large(self, matched: int) -> bool:
+        """Whether a listing matching this many calls cannot be paged within `skip` <= 10,000."""
+        return matched > MAX_SKIP + self.page_size
+
+
+@dataclass
+class _ListingProgress:
+    window: Window
+    first: bool  # the listing that opens its window (it may still split the window)
+    returned: set[str] = field(default_factory=set)
+    matched: int = 0
+
+
+@dataclass
+class _WindowProgress:
+    listings: int = 0
+    details: int = 0
+    newest: tuple[datetime, str] | None = None
+
+
+class ClariCallsStream(ClariStream):
+    """Clari calls: listings by modification time, details fetched concurrently (see the module docstring)."""
+
     name = "clari_calls"
-    source = "Clari Copilot"
-    url_setting = "clari_api_url"
-    credential_settings = "clari_api_key and clari_api_password"
     path = "/calls"
     primary_keys = ("id",)
     replication_key = "last_modified_time"
     schema = CLARI_CALL_SCHEMA
     records_key = "calls"
-    window_split_records = MAX_SKIP
 
     def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
-        # Ids emitted by the previous and the current window: enough to skip boundary repeats.
-        self._emitted_before: set[str] = set()
-        self._emitted: set[str] = set()
-        self._first_page = False
-        self.listing_matched: int | None = None
+        self.run_started_at = utc_now()
+        self.listing = ClariListing(self)
         self.calls_not_found = 0
         self.calls_unlisted = 0
-        self.page_size = PAGE_SIZE
+        self.calls_unchanged = 0
+        self._user_names: dict[str, str] | None = None
+        self._user_names_read = False
 
-    @cached_property
-    def _send_details(self) -> t.Callable[..., requests.Response]:
-        return self.request_decorator(self._request)
-
-    @property
-    def authenticator(self) -> ClariAuthenticator:
-        return ClariAuthenticator(self.config["clari_api_key"], self.config["clari_api_password"])
-
-    def get_new_paginator(self) -> SkipPaginator:
-        return SkipPaginator(start_value=0)
-
+    @override
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
         assert context is not None
-        return {**context, "sortTime": "asc", "limit": self.page_size, "skip": next_page_token or 0}
+        listing: Listing = context["listing"]
+        return {
+            **listing.params(),
+            "sortTime": "asc",
+            "limit": context["limit"],
+            "skip": next_page_token or 0,
+        }
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
         if (
             response.status_code == 502
-            and self._is_listing(response.request)
-            and self.page_size > MIN_PAGE_SIZE
+            and self.endpoint_of(response.request) == "/calls"
+            and self.listing.page_size > MIN_PAGE_SIZE
         ):
-            # Clari caps answers at 6 MB and says so with a 502: the retry asks for a smaller page.
-            self.page_size = max(MIN_PAGE_SIZE, self.page_size // 2)
-            self.logger.warning(
-                "clari_calls: HTTP 502 on /calls; asking for %d calls per page", self.page_size
-            )
+            raise PageTooLarge
         super().validate_response(response)
 
-    def _request(
-        self, prepared_request: requests.PreparedRequest, context: Context | None
-    ) -> requests.Response:
-        if self._is_listing(prepared_request):
-            url = urlparse(prepared_request.url)
-            query = parse_qs(url.query)
-            if int(query.get("limit", [0])[0]) > self.page_size:
-                query["limit"] = [str(self.page_size)]
-                prepared_request.url = url._replace(query=urlencode(query, doseq=True)).geturl()
-        return super()._request(prepared_request, context)
-
-    def _is_listing(self, request: requests.PreparedRequest) -> bool:
-        return urlparse(request.url).path == urlparse(self.url_base).path + "/calls"
-
+    @override
     def is_empty_result(self, response: requests.Response) -> bool:
         # An id /call-details does not know (deleted since it was listed): skipped, as Clari advises.
-        return response.status_code == 404 and response.request.path_url.startswith(self._details_path)
-
-    @property
-    def _details_path(self) -> str:
-        return urlparse(self.url_base).path + "/call-details"
-
-    def records_in_window(self, response: requests.Response) -> int | None:
-        return int((response_json(response).get("pagination") or {}).get("matched") or 0)
-
-    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
-        first_page, self._first_page = self._first_page, False
-        records = super().parse_response(response)  # a window's very first page may narrow the window
-        if first_page:
-            self.listing_matched = self.records_in_window(response)
-            if (self.listing_matched or 0) > MAX_SKIP + self.page_size:
-                raise ListingTooLarge
-        return records
-
-    def read_window(self, window: Window) -> t.Generator[dict, None, int]:
-        self._emitted_before, self._emitted = self._emitted, set()
-        listed: set[str] = set()
-        with ThreadPoolExecutor(DETAIL_WORKERS, thread_name_prefix="clari-details") as pool:
-            queue: collections.deque[tuple[dict, Future]] = collections.deque()
-            try:
-                self.size_window(window)
-                for call in self.list_calls(Listing(window.start - BOUNDARY_OVERLAP, window.end), listed):
-                    queue.append((call, pool.submit(self.fetch_details, str(call["id"]))))
-                    while len(queue) > DETAILS_AHEAD:
-                        yield from self._emit(*queue.popleft())
-                while queue:
-                    yield from self._emit(*queue.popleft())
-            finally:
-                for _, future in queue:
-                    future.cancel()
-        return len(listed)
-
-    def list_calls(self, listing: Listing, listed: set[str]) -> t.Iterator[dict]:
-        """The calls of a listing not yet in `listed`, split until every part returns what it matched.
-
-        Offsets are only as good as the order: calls modified while paging leave the frozen window, and
-        calls with the same `time` may come in any order on each request. A part that fits one page
-        cannot miss anything that way; a listing beyond `skip`'s reach is split before it is paged.
-        """
-        self._first_page = True
-        self.listing_matched = None
-        returned: set[str] = set()
-        try:
-            for call in self.request_records(listing.params()):
-                call_id = str(call["id"])
-                returned.add(call_id)
-                if call_id not in listed:
-                    listed.add(call_id)
-                    yield call
-        except ListingTooLarge:
-            pass
-        matched = self.listing_matched or 0
-        if len(returned) >= matched:
-            return
-        halves = listing.halves(self.run_started_at) if matched > self.page_size else None
-        if halves is None:
-            self.calls_unlisted += matched - len(returned)
-            self.logger.debug(
-                "clari_calls: %s matched %d calls, listed %d", listing.params(), matched, len(returned)
-            )
-            return
-        self.logger.info(
-            "clari_calls: %s matched %d calls, listed %d; listing it in two parts",
-            listing.params(),
-            matched,
-            len(returned),
-        )
-        for half in halves:
-            yield from self.list_calls(half, listed)
+        return response.status_code == 404 and self.endpoint_of(response.request) == "/call-details"
 
     def fetch_details(self, call_id: str) -> dict | None:
+        """The `call` of GET /call-details (a scheduler task); None when Clari does not know the id."""
         request = self.build_prepared_request(
             method="GET",
             url=self.url_base + "/call-details",
             params={"id": call_id},
             headers=self.http_headers,
         )
-        response = self._send_details(request, None)
+        response = self.sender(request, None)
         if self.is_empty_result(response):
             return None
         return response_json(response).get("call") or {}
 
-    def _emit(self, listed: dict, details: Future) -> t.Iterator[dict]:
-        found = details.result()
-        if found is None:
-            self.calls_not_found += 1
+    def user_names(self) -> dict[str, str] | None:
+        """Copilot user names by user id, from one GET /users per run (memoised); None if it failed.
+
+        A failure (after the usual retries) costs one WARNING and leaves internal speakers' names null; a
+        Retry-After beyond `max_retry_wait_seconds` still ends the run, as for any request.
+        """
+        if not self._user_names_read:
+            self._user_names_read = True
+            request = self.build_prepared_request(
+                method="GET", url=self.url_base + "/users", headers=self.http_headers
+            )
+            try:
+                body = response_json(self.sender(request, None))
+                self._user_names = clari_user_names(body.get("users") if isinstance(body, dict) else None)
+            except RetryWaitTooLong:
+                raise
+            except (TapCallsError, requests.RequestException, ValueError) as exc:
+                self.logger.warning(
+                    "clari_calls: GET /users failed (%s); transcript speakers who are Copilot users keep a null "
+                    "speaker_name in this run",
+                    exc,
+                )
+        return self._user_names
+
+    def plan(self) -> ReadPlan:
+        """This run's range of modification times (windows.plan_read)."""
+        config = self.config
+        start_date = parse_datetime(config["start_date"]) if config.get("start_date") else None
+        end = parse_datetime(config["end_date"]) if config.get("end_date") else self.run_started_at
+        state = self.stream_state
+        bookmark = None
+        if state.get("replication_key") == self.replication_key and state.get("replication_key_value"):
+            bookmark = parse_datetime(state["replication_key_value"])
+        last_full = state.get("full_lookback_at")
+        return plan_read(
+            start_date=start_date or self.run_started_at - timedelta(days=365),
+            end=end,
+            bookmarks=[bookmark],
+            lookback=timedelta(days=float(config["lookback_days"])),
+            interval_hours=float(config.get("lookback_interval_hours", 24)),
+            last_full_lookback=parse_datetime(last_full) if isinstance(last_full, str) else None,
+            now=self.run_started_at,
+        )
+
+    @override
+    def read_records(self, context: Context | None) -> Iterator[dict]:
+        plan = self.plan()
+        if plan.start >= plan.end:
             self.logger.warning(
-                "clari_calls: /call-details does not know call %s (404); skipped", listed["id"]
+                "clari_calls: nothing to read: the range starts at %s, not before its end %s",
+                iso(plan.start),
+                iso(plan.end),
             )
             return
-        record = dict.fromkeys(CLARI_FIELDS)
-        record.update(snake_keys({**listed, **found}))
-        record["id"] = str(record["id"])
-        _ids_as_strings(record)
-        # Windows overlap by a second; a call on the boundary is emitted once.
-        if record["id"] in self._emitted or record["id"] in self._emitted_before:
-            return
-        # The first window reaches a second before the range (strict filters, whole seconds): trim to it.
-        modified = record.get("last_modified_time")
-        bounds = self.exact_bounds
-        if modified and bounds is not None and not bounds.start <= parse_datetime(modified) < bounds.end:
-            return
-        self._emitted.add(record["id"])
-        self.saw(modified)
-        yield record
+        kind = "backfill" if plan.first_run else "full look-back" if plan.full_lookback else "short overlap"
+        self.logger.info("clari_calls: reading %s (%s)", plan.window, kind)
+        run = _ClariRun(self, plan)
+        try:
+            yield from run.records()
+        finally:
+            run.group.cancel()
+        self.log_summary()
 
+    def commit(self, bookmark: tuple[datetime, str] | None, extra: dict[str, t.Any]) -> None:
+        """Move the bookmark (never back) and keep `extra` in this stream's state; write a STATE."""
+        state = self.stream_state
+        if bookmark is not None:
+            current = state.get("replication_key_value")
+            if (
+                not current
+                or state.get("replication_key") != self.replication_key
+                or (parse_datetime(current) < bookmark[0])
+            ):
+                state["replication_key"] = self.replication_key
+                state["replication_key_value"] = bookmark[1]
+                state.pop("progress_markers", None)
+                self.state_manager.is_flushed = False
+        for key, value in extra.items():
+            if state.get(key) != value:
+                state[key] = value
+                self.state_manager.is_flushed = False
+        if not self.get_batch_config(self.config):
+            # private SDK API (see CallsStream.commit), guarded by tests/unit/test_sdk_private_names.py.
+            self._write_state_message()
+
+    @override
     def log_summary(self) -> None:
         super().log_summary()
+        if self.calls_unchanged:
+            self.logger.info(
+                "clari_calls: %d re-listed calls were unchanged (no details requested)", self.calls_unchanged
+            )
         if self.calls_unlisted:
             self.logger.warning(
                 "clari_calls: /calls counted %d more calls than it returned, even one page at a time",
@@ -463,6 +342,214 @@ class ClariCallsStream(WindowedStream):
                 "clari_calls: %d listed calls were unknown to /call-details (404) and skipped",
                 self.calls_not_found,
             )
+
+
+class _ClariRun:
+    """One run of `clari_calls`: listings paged one page at a time, details many at once, the watermark."""
+
+    def __init__(self, stream: ClariCallsStream, plan: ReadPlan) -> None:
+        self.stream = stream
+        self.plan = plan
+        self.listing = stream.listing
+        self.group: TaskGroup[t.Any] = stream.scheduler.group()
+        self.watermark = Watermark(plan.start)
+        self.windows: dict[Window, _WindowProgress] = {}
+        self.listings: dict[Listing, _ListingProgress] = {}
+        self.waiting: collections.deque[tuple[Listing, int]] = collections.deque()
+        self.listed: set[str] = set()
+        self.summary = EmittedSummary.from_state(stream.stream_state.get("lookback_summary"))
+        state = stream.stream_state
+        self.old_bookmark = (
+            parse_datetime(state["replication_key_value"]) if state.get("replication_key_value") else None
+        )
+        self.full_lookback_done = not plan.full_lookback
+        self.details_in_flight = 0
+
+    @property
+    def max_details_waiting(self) -> int:
+        # Listing runs ahead of details by this much at most: bounded memory, never an idle cap.
+        return 4 * self.stream.scheduler.max_in_flight
+
+    def records(self) -> Iterator[dict]:
+        window = self.plan.window
+        self.watermark.add(window)
+        self.windows[window] = _WindowProgress()
+        self.start_listing(window, Listing(window.start - BOUNDARY_OVERLAP, window.end), first=True)
+        for key, result in self.group:
+            if key[0] == "page":
+                self.on_page(key[1], key[2], result)
+            else:
+                self.details_in_flight -= 1
+                yield from self.on_details(key[1], key[2], result)
+            while self.waiting and self.details_in_flight < self.max_details_waiting:
+                self.request_page(*self.waiting.popleft())
+        self.commit()
+
+    def start_listing(self, window: Window, listing: Listing, *, first: bool = False) -> None:
+        self.windows[window].listings += 1
+        self.listings[listing] = _ListingProgress(window, first)
+        self.request_page(listing, 0)
+
+    def request_page(self, listing: Listing, skip: int) -> None:
+        if self.details_in_flight >= self.max_details_waiting:
+            self.waiting.append((listing, skip))
+            return
+        self.group.submit(
+            ("page", listing, skip),
+            self.listing.fetch_page,
+            listing,
+            skip,
+            priority=self.listings[listing].window.start.timestamp(),
+        )
+
+    def on_page(self, listing: Listing, skip: int, response: requests.Response) -> None:
+        progress = self.listings[listing]
+        window = progress.window
+        if skip == 0:
+            progress.matched = self.listing.matched(response)
+            if progress.first and progress.matched > WINDOW_RECORDS:
+                # The window's first listing: read a crowded range as several windows (watermark steps).
+                parts = window.split(-(-progress.matched // WINDOW_RECORDS), timedelta(minutes=1))
+                if len(parts) > 1:
+                    self.replace_window(window, listing, parts)
+                    return
+            if self.listing.too_large(progress.matched):
+                self.finish_listing(listing, split=True)
+                return
+        for call in self.stream.parse_response(response):
+            call_id = as_id(call.get("id"))
+            if call_id is None:
+                self.stream.logger.warning("clari_calls: skipped a listed call without an id")
+                continue
+            progress.returned.add(call_id)
+            if call_id in self.listed:
+                continue
+            self.listed.add(call_id)
+            self.consider(window, call_id, call)
+        next_skip = self.listing.next_skip(response, skip)
+        if next_skip is not None:
+            self.request_page(listing, next_skip)
+        else:
+            self.finish_listing(listing, split=len(progress.returned) < progress.matched)
+
+    def replace_window(self, window: Window, listing: Listing, parts: list[Window]) -> None:
+        del self.listings[listing]
+        del self.windows[window]
+        self.watermark.replace(window, parts)
+        self.stream.logger.info("clari_calls: %s: reading it as %d windows", window, len(parts))
+        for part in parts:
+            self.windows[part] = _WindowProgress()
+            self.start_listing(part, Listing(part.start - BOUNDARY_OVERLAP, part.end), first=True)
+
+    def consider(self, window: Window, call_id: str, call: dict) -> None:
+        """Fetch details for a listed call unless the look-back already emitted it unchanged."""
+        modified = call.get("last_modified_time") or call.get("lastModifiedTime")
+        instant = parse_datetime(modified) if isinstance(modified, str) else None
+        if instant is not None and not self.plan.start <= instant < self.plan.end:
+            return  # the first listing reaches a second before the range (strict, whole-second filters)
+        token = summary_token(call_id, call)
+        if instant is not None and self.summary.lookup(instant, token) == 1:
+            self.stream.calls_unchanged += 1
+            return
+        self.windows[window].details += 1
+        self.details_in_flight += 1
+        self.group.submit(
+            ("details", window, (call_id, call, instant, token)), self.stream.fetch_details, call_id
+        )
+
+    def on_details(
+        self, window: Window, item: tuple[str, dict, datetime | None, str], found: dict | None
+    ) -> Iterator[dict]:
+        call_id, call, instant, token = item
+        progress = self.windows[window]
+        progress.details -= 1
+        if found is None:
+            self.stream.calls_not_found += 1
+            self.stream.logger.warning(
+                "clari_calls: /call-details does not know call %s (404); skipped", call_id
+            )
+        else:
+            record = clari_call_record(call, found)
+            if record.get("transcript"):  # who said what: internal speakers' names need GET /users
+                names = self.stream.user_names() if record.get("users") else None
+                record["transcript"] = add_clari_speakers(record, names)
+            modified = record.get("last_modified_time")
+            if isinstance(modified, str):
+                stamp = parse_datetime(modified)
+                if progress.newest is None or stamp > progress.newest[0]:
+                    progress.newest = (stamp, modified)
+            yield record
+            if instant is not None:
+                self.summary.add(instant, token)
+        self.maybe_finish(window)
+
+    def finish_listing(self, listing: Listing, *, split: bool) -> None:
+        progress = self.listings.pop(listing)
+        window = progress.window
+        self.windows[window].listings -= 1
+        if split:
+            halves = (
+                listing.halves(self.stream.run_started_at)
+                if progress.matched > self.listing.page_size
+                else None
+            )
+            if halves is None:
+                self.stream.calls_unlisted += progress.matched - len(progress.returned)
+            else:
+                self.stream.logger.info(
+                    "clari_calls: %s matched %d calls, listed %d; listing it in two parts",
+                    listing.params(),
+                    progress.matched,
+                    len(progress.returned),
+                )
+                for half in halves:
+                    self.start_listing(window, half)
+        self.maybe_finish(window)
+
+    def maybe_finish(self, window: Window) -> None:
+        progress = self.windows[window]
+        if progress.listings or progress.details:
+            return
+        del self.windows[window]
+        if self.watermark.finish(window, progress.newest):
+            self.commit()
+        self.stream.logger.info(
+            "clari_calls: window %s done; records so far: %d; Clari Copilot: %s",
+            window,
+            self.stream.records_emitted,
+            self.stream.scheduler.limiter.usage(),
+        )
+
+    def commit(self) -> None:
+        mark = self.watermark.mark
+        if not self.full_lookback_done and (
+            mark is None or (self.old_bookmark is not None and mark >= self.old_bookmark)
+        ):
+            self.full_lookback_done = True
+        extra: dict[str, t.Any] = {}
+        if self.full_lookback_done and self.plan.full_lookback:
+            extra["full_lookback_at"] = iso(self.stream.run_started_at)
+        newest = self.watermark.bookmark[0] if self.watermark.bookmark else self.old_bookmark
+        if newest is not None:
+            self.summary.prune(newest - timedelta(days=float(self.stream.config["lookback_days"]) + 1))
+        extra["lookback_summary"] = self.summary.to_state(SUMMARY_BUDGET)
+        self.stream.commit(self.watermark.bookmark, extra)
+
+
+def summary_token(call_id: str, call: dict) -> str:
+    """What identifies a listed call *as it is now*: its id and a hash of its /calls item (media URLs aside)."""
+    kept = {k: v for k, v in call.items() if k not in UNHASHED_FIELDS}
+    digest = hashlib.blake2b(msgspec.json.encode(kept, order="sorted"), digest_size=8).hexdigest()
+    return f"{call_id}|{digest}"
+
+
+def clari_call_record(listed: dict, details: dict) -> dict:
+    """A `clari_calls` record: the /calls item merged with its /call-details `call`, in snake_case."""
+    record = dict.fromkeys(CLARI_FIELDS)
+    record.update(snake_keys({**listed, **details}))
+    record["id"] = as_id(record["id"])
+    _ids_as_strings(record)
+    return record
 
 
 def _ids_as_strings(record: dict) -> None:
@@ -480,3 +567,6 @@ def _ids_as_strings(record: dict) -> None:
                 str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
                 for v in crm["contact_ids"]
             ]
+
+
+__all__ = ["ClariAuthenticator", "ClariCallsStream", "ClariStream", "TapCallsError"]

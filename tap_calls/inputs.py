@@ -10,10 +10,10 @@ import difflib
 import json
 import sys
 import typing as t
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from tap_calls.client import TapCallsError
+from tap_calls.errors import TapCallsError
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -117,10 +117,6 @@ def parse_instant(value: t.Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def rfc3339(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def usable_state(state: t.Any, streams: Mapping[str, str | None]) -> tuple[dict, list[str]]:
     """The part of `state` the tap can use, and one WARNING line per part it cannot.
 
@@ -209,28 +205,3 @@ def usable_state(state: t.Any, streams: Mapping[str, str | None]) -> tuple[dict,
         )
     result: dict[str, t.Any] = {"bookmarks": usable}
     return result, warnings
-
-
-def nothing_to_read(
-    bookmarks: Mapping[str, str | None],
-    *,
-    start_date: datetime,
-    end: datetime,
-    lookback_days: float,
-) -> tuple[datetime, list[str]] | None:
-    """When the selected incremental streams' ranges are all empty: the earliest start and the streams.
-
-    `bookmarks` maps each selected incremental stream to its usable bookmark (None: a first run from
-    `start_date`). A stream with a bookmark re-reads from `bookmark - lookback_days`, never before
-    `start_date`; the range ends at `end` (`end_date`, or the run's start).
-    """
-    starts = {}
-    for name, bookmark in bookmarks.items():
-        start = start_date
-        if bookmark is not None and (instant := parse_instant(bookmark)) is not None:
-            start = max(start_date, instant - timedelta(days=lookback_days))
-        starts[name] = start
-    empty = sorted(name for name, start in starts.items() if start >= end)
-    if not empty:
-        return None
-    return min(starts[name] for name in empty), empty

@@ -23,3 +23,15 @@ def snake_keys(value: t.Any) -> t.Any:
     if isinstance(value, list):
         return [snake_keys(v) for v in value]
     return value
+
+
+def as_id(value: t.Any) -> str | None:
+    """An id as a string (Gong's spec says int64, the API sends strings; Clari mixes both); None stays None.
+
+    A number's text is its integer form (`7.0` -> `"7"`), so the same id compares equal whatever its type.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -15,7 +15,8 @@ request layer); the scheduler decides *when*:
 
 from __future__ import annotations
 
-import collections
+import heapq
+import itertools
 import math
 import queue
 import threading
@@ -106,6 +107,10 @@ class Scheduler:
         self.limiter = limiter
         self.max_in_flight = max_in_flight
         self.latency: float | None = None
+        # What the streams of this source learned in this run (read and written on the main thread).
+        self.credentials_ok = False
+        self.stopped: str | None = None
+        self.skipped_for_scope: dict[str, str] = {}
         self._running = 0
         self._lock = threading.RLock()
         self._groups: list[TaskGroup[t.Any]] = []
@@ -191,7 +196,7 @@ class Scheduler:
             group = self._groups.pop(0)
             self._groups.append(group)
             if group.queued:
-                return group.queued.popleft()
+                return heapq.heappop(group.queued).task
         return None
 
     def _run(self, task: _Task) -> None:
@@ -232,6 +237,12 @@ class _Task(t.NamedTuple):
     args: tuple[t.Any, ...]
 
 
+class _Queued(t.NamedTuple):
+    priority: float
+    sequence: int
+    task: _Task
+
+
 _END = object()
 _FAILED = object()
 _CANCELLED = object()
@@ -246,7 +257,8 @@ class TaskGroup(t.Generic[K]):
 
     def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
-        self.queued: collections.deque[_Task] = collections.deque()
+        self.queued: list[_Queued] = []  # a heap: lowest priority value first, then first submitted
+        self._sequence = itertools.count()
         self.results: queue.SimpleQueue[tuple[t.Any, t.Any, BaseException | None]] = queue.SimpleQueue()
         self.outstanding = 0
         self.cancelled = False
@@ -257,10 +269,14 @@ class TaskGroup(t.Generic[K]):
     def __exit__(self, *exc: object) -> None:
         self.cancel()
 
-    def submit(self, key: K, fn: Callable[..., t.Any], *args: t.Any) -> None:
-        """Run `fn(*args)` when the scheduler has room; its result comes back with `key`."""
+    def submit(self, key: K, fn: Callable[..., t.Any], *args: t.Any, priority: float = 0.0) -> None:
+        """Run `fn(*args)` when the scheduler has room; its result comes back with `key`.
+
+        Among this group's queued tasks the lowest `priority` goes first (then the first submitted): a
+        stream puts what moves its watermark (the earliest window) ahead of what does not.
+        """
         with self.scheduler._lock:
-            self.queued.append(_Task(self, key, fn, args))
+            heapq.heappush(self.queued, _Queued(priority, next(self._sequence), _Task(self, key, fn, args)))
             self.outstanding += 1
         self.scheduler._dispatch()
 

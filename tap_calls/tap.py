@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 import typing as t
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -30,9 +29,11 @@ from singer_sdk.singerlib import Catalog, StateMessage
 
 from tap_calls import inputs
 from tap_calls.clari import ClariCallsStream
-from tap_calls.client import RateLimiter, TapCallsError, parse_datetime
+from tap_calls.dates import parse_datetime
+from tap_calls.errors import TapCallsError
 from tap_calls.gong import CallBatches, CallsStream, PartiesStream, TranscriptsStream, UsersStream
 from tap_calls.redact import redact_secrets
+from tap_calls.scheduler import RateLimiter, Scheduler
 
 SECRET_SETTINGS = ("access_key_secret", "access_token", "clari_api_key", "clari_api_password")
 
@@ -149,6 +150,22 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Client-side cap on Clari Copilot requests (Clari allows 10/s and 100,000/week).",
     ),
     th.Property(
+        "lookback_interval_hours",
+        th.NumberType,
+        default=24,
+        title="Look-back interval (hours)",
+        description="The full lookback_days re-read runs when the last one is at least this old; runs in "
+        "between re-read only 3 hours before the bookmark. 0: every run re-reads the full look-back.",
+    ),
+    th.Property(
+        "max_requests_per_run",
+        th.IntegerType,
+        title="Most requests per run, per source",
+        description="The most requests one run may send to each source (Gong's daily quota is shared by every "
+        "integration of the company); reaching it ends that source's streams with one line and a resumable "
+        "STATE, exit 0.",
+    ),
+    th.Property(
         "max_retry_wait_seconds",
         th.NumberType,
         default=600,
@@ -160,6 +177,7 @@ CONFIG_SCHEMA = th.PropertiesList(
 
 NUMBER_SETTINGS = (
     "lookback_days",
+    "lookback_interval_hours",
     "requests_per_second",
     "clari_requests_per_second",
     "max_retry_wait_seconds",
@@ -362,24 +380,35 @@ class TapCalls(Tap):
         streams: list[Stream] = []
         everything = not self.gong_configured and not self.clari_configured
         if self.gong_configured or everything:
-            gong = RateLimiter(
-                float(self.config.get("requests_per_second") or 3), quota=10_000, quota_period="day"
-            )
+            gong = self.scheduler("Gong", "requests_per_second", 3, quota=10_000, period="day")
             batches = CallBatches()
             streams += [
-                CallsStream(self, limiter=gong, batches=batches),
-                PartiesStream(self, limiter=gong, batches=batches),
-                TranscriptsStream(self, limiter=gong, batches=batches),
-                UsersStream(self, limiter=gong),
+                CallsStream(self, scheduler=gong, batches=batches),
+                PartiesStream(self, scheduler=gong, batches=batches),
+                TranscriptsStream(self, scheduler=gong, batches=batches),
+                UsersStream(self, scheduler=gong),
             ]
         if self.clari_configured or everything:
-            clari = RateLimiter(
-                float(self.config.get("clari_requests_per_second") or 10), quota=100_000, quota_period="week"
+            clari = self.scheduler(
+                "Clari Copilot", "clari_requests_per_second", 10, quota=100_000, period="week"
             )
-            streams.append(ClariCallsStream(self, limiter=clari))
+            streams.append(ClariCallsStream(self, scheduler=clari))
         for stream in streams:
             stream.logger.addFilter(_quiet_about_user_errors)
         return streams
+
+    def scheduler(
+        self, source: str, rate_setting: str, default_rate: float, *, quota: int, period: str
+    ) -> Scheduler:
+        """The one request scheduler of a source, shared by all its streams."""
+        budget = self.config.get("max_requests_per_run")
+        limiter = RateLimiter(
+            float(self.config.get(rate_setting) or default_rate),
+            quota=quota,
+            quota_period=period,
+            max_requests=int(budget) if budget else None,
+        )
+        return Scheduler(source, limiter)
 
     # Stream maps -------------------------------------------------------------------------------------------
 
@@ -469,31 +498,8 @@ class TapCalls(Tap):
                     'the catalog selects no stream, so nothing is synced: set "selected": true in the '
                     "metadata of the streams to sync (with Meltano: meltano select tap-calls calls '*')"
                 )
-                return
-        now = datetime.now(UTC)
-        start_date = inputs.parse_instant(self.config.get("start_date")) or now - timedelta(days=365)
-        end = inputs.parse_instant(self.config.get("end_date")) or now
-        bookmarks = {}
-        for stream in self.streams.values():
-            if stream.selected and stream.replication_key:
-                entry = self.state.get("bookmarks", {}).get(stream.name) or {}
-                usable = entry.get("replication_key") == stream.replication_key
-                bookmarks[stream.name] = entry.get("replication_key_value") if usable else None
-        found = inputs.nothing_to_read(
-            bookmarks, start_date=start_date, end=end, lookback_days=float(self.config["lookback_days"])
-        )
-        if found:
-            start, names = found
-            why = "start_date" if start == start_date else "the bookmark minus lookback_days"
-            until = "end_date" if self.config.get("end_date") else "now"
-            self.logger.warning(
-                "nothing to read for %s: the range starts at %s (%s), which is not before its end %s (%s)",
-                ", ".join(names),
-                inputs.rfc3339(start),
-                why,
-                inputs.rfc3339(end),
-                until,
-            )
+        # A range with nothing to read: each windowed stream warns itself, with its exact range (gong.py,
+        # clari.py), since only it knows the look-back in effect.
 
     # Command line -----------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -269,16 +270,19 @@ def test_state_of_another_shape_warns(files, state, expected) -> None:
 
 
 def test_start_date_leaving_nothing_to_read_warns(files, sb: Sandbox) -> None:
+    """One WARNING per windowed stream (each knows its exact range), with RFC 3339 dates."""
     future = "2099-01-01T00:00:00Z"
     config = files("config.json", {**files.config, "start_date": future})
-    sb.clear_log()
     proc = tap("--config", config, cwd=files.dir)
     assert proc.returncode == 0, proc.stderr[-2000:]
     warnings = [w for w in log_lines(proc, "WARNING") if "nothing to read" in w]
-    assert len(warnings) == 1, proc.stderr[-2000:]
-    assert "calls" in warnings[0] and f"starts at {future} (start_date)" in warnings[0]
-    assert "(now)" in warnings[0]
-    assert records(messages(proc.stdout), "calls") == []
+    for stream in ("calls", "clari_calls"):
+        mine = [w for w in warnings if f"| {stream}: nothing to read" in w]
+        assert len(mine) == 1, proc.stderr[-2000:]
+        assert f"starts at {future}" in mine[0]
+        assert re.search(r"not before its end \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", mine[0]), mine[0]
+    assert len(warnings) == 2, warnings
+    assert not [m for m in messages(proc.stdout) if m["type"] == "RECORD" and m["stream"] != "users"]
 
 
 def test_bookmark_window_leaving_nothing_to_read_warns(files, sb: Sandbox) -> None:
@@ -299,8 +303,9 @@ def test_bookmark_window_leaving_nothing_to_read_warns(files, sb: Sandbox) -> No
     assert proc.returncode == 0, proc.stderr[-2000:]
     warnings = [w for w in log_lines(proc, "WARNING") if "nothing to read" in w]
     assert len(warnings) == 1, proc.stderr[-2000:]
-    assert "2098-12-25T00:00:00Z (the bookmark minus lookback_days)" in warnings[0]
-    assert f"end {iso(end)} (end_date)" in warnings[0]
+    assert "calls: nothing to read: the range starts at 2098-12-" in warnings[0]
+    assert f"not before its end {iso(end)}" in warnings[0]
+    assert not records(messages(proc.stdout), "calls")
 
 
 def test_catalog_selecting_no_stream_warns(files) -> None:
@@ -395,13 +400,35 @@ def test_quota_stop_ends_with_the_last_committed_state(tmp_path: Path) -> None:
     msgs = messages(proc.stdout)
     assert records(msgs, "calls"), "the quota ran out before any record: the test proves nothing"
     assert msgs[-1]["type"] == "STATE", "the last message is not a STATE"
-    committed = states(msgs)
-    assert len(committed) >= 2 and "calls" in msgs[-1]["value"]["bookmarks"]
-    # The last message repeats the last committed STATE, which other messages of the unfinished window
-    # followed (the SDK's StateWriter alone would have dropped it as a repeat).
-    assert msgs[-1]["value"] == committed[-2]
-    before_last = max(i for i, m in enumerate(msgs[:-1]) if m["type"] == "STATE")
-    assert before_last < len(msgs) - 2
+    # ... and it is the furthest one: no later message undoes the progress committed before the stop.
+    final = msgs[-1]["value"]["bookmarks"]["calls"]["replication_key_value"]
+    committed = [s["bookmarks"].get("calls", {}).get("replication_key_value") for s in states(msgs)]
+    assert final == committed[-1] and final in committed
+
+
+def test_write_final_state_repeats_the_last_state_when_other_messages_followed(capfdbinary) -> None:
+    """The SDK's StateWriter drops a STATE equal to the last one: write_final_state goes around it."""
+    from singer_sdk.singerlib import RecordMessage, StateMessage
+
+    from tap_calls.tap import TapCalls
+
+    tap = TapCalls(config={"access_key": "k", "access_key_secret": "s"}, validate_config=False)
+    capfdbinary.readouterr()
+    state = {
+        "bookmarks": {
+            "calls": {"replication_key": "started", "replication_key_value": "2026-01-01T00:00:00Z"}
+        }
+    }
+    assert tap.write_final_state() is False  # nothing written yet: nothing to repeat
+    tap.write_message(StateMessage(value=state))
+    assert tap.write_final_state() is False  # already the last message
+    state["bookmarks"]["calls"]["replication_key_value"] = "2026-02-01T00:00:00Z"  # uncommitted progress
+    tap.write_message(RecordMessage(stream="calls", record={"id": "1"}))
+    assert tap.write_final_state() is True
+    lines = [json.loads(line) for line in capfdbinary.readouterr().out.splitlines()]
+    assert [m["type"] for m in lines] == ["STATE", "RECORD", "STATE"]
+    assert lines[-1]["value"] == lines[0]["value"]
+    assert lines[-1]["value"]["bookmarks"]["calls"]["replication_key_value"] == "2026-01-01T00:00:00Z"
 
 
 def test_quota_stop_keeps_its_progress_under_meltano(meltano, tmp_path: Path) -> None:

@@ -341,6 +341,78 @@ def test_nested_data_is_queryable_json(loaded: Loaded) -> None:
     assert loaded.pg.scalar(f"SELECT {json_nulls}") == "0"
 
 
+def readme_speaker_query() -> str:
+    """The README's "what did the customer side say on this call" query (its ```sql block in "Who said what")."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Who said what", 1)[1].split("\n## ", 1)[0]
+    return section.split("```sql\n", 1)[1].split("```", 1)[0]
+
+
+def test_transcript_speakers_are_inside_the_jsonb(loaded: Loaded) -> None:
+    """Who said what (issue 13): each Gong monologue and Clari line carries its speaker inside the jsonb
+    `transcript`, as the sandbox's ground truth says; the README's query answers "what did the customer side
+    say on this call" from `transcripts` alone."""
+    sb, pg = loaded.sb, loaded.pg
+    gong_fields = [
+        "speaker_name",
+        "speaker_email_address",
+        "speaker_title",
+        "speaker_affiliation",
+        "speaker_user_id",
+        "speaker_party_id",
+    ]
+    rows = pg.psql(
+        f"SELECT t.call_id, m.n, {', '.join(f'm.value ->> {f!r}' for f in gong_fields)} "
+        f"FROM {SCHEMA}.transcripts t CROSS JOIN LATERAL jsonb_array_elements(t.transcript) "
+        "WITH ORDINALITY AS m (value, n)"
+    )
+    got: dict[str, dict[int, list]] = {}
+    for call_id, n, *values in rows:
+        got.setdefault(call_id, {})[int(n)] = [v or None for v in values]  # psql -A prints SQL NULL as ''
+    calls = [c for c in sb.gong.expected_calls(loaded.start, None) if c.has_transcript]
+    assert sorted(got) == sorted(c.id for c in calls)
+    kinds = set()
+    for call in calls:
+        truth = sb.gong.expected_speakers(call)
+        assert [got[call.id][n] for n in sorted(got[call.id])] == [[t[f] for f in gong_fields] for t in truth]
+        kinds |= {t["speaker_affiliation"] for t in truth}
+    assert {"Internal", "External", None} <= kinds
+
+    clari_fields = ["speaker_name", "speaker_email", "speaker_user_id", "speaker_affiliation"]
+    rows = pg.psql(
+        f"SELECT c.id, l.n, {', '.join(f'l.value ->> {f!r}' for f in clari_fields)} "
+        f"FROM {SCHEMA}.clari_calls c CROSS JOIN LATERAL jsonb_array_elements(c.transcript) "
+        "WITH ORDINALITY AS l (value, n)"
+    )
+    lines: dict[str, dict[int, list]] = {}
+    for call_id, n, *values in rows:
+        lines.setdefault(call_id, {})[int(n)] = [v or None for v in values]
+    with_transcript = {
+        c["id"]: c for c in sb.clari.expected_calls(modified_gt=loaded.start) if c.get("transcript")
+    }
+    assert sorted(lines) == sorted(with_transcript)
+    for call_id in with_transcript:
+        truth = sb.clari.expected_speakers(call_id)
+        assert [lines[call_id][n] for n in sorted(lines[call_id])] == [
+            [t[f] for f in clari_fields] for t in truth
+        ]
+
+    # The README's query, for a call where both sides spoke: the customer's sentences, in order.
+    call = next(
+        c
+        for c in calls
+        if {"Internal", "External"} <= {t["speaker_affiliation"] for t in sb.gong.expected_speakers(c)}
+    )
+    expected = [
+        [who["speaker_name"] or "", str(s["start"] // 1000), s["text"]]
+        for m, who in zip(sb.gong.transcript(call), sb.gong.expected_speakers(call), strict=True)
+        if who["speaker_affiliation"] == "External"
+        for s in m["sentences"]
+    ]
+    query = readme_speaker_query().replace("'7782342274025937895'", f"'{call.id}'").strip().rstrip(";")
+    assert pg.psql(query) == expected
+
+
 def test_second_runs_upsert_without_duplicates(meltano, loaded: Loaded) -> None:
     sb, pg = loaded.sb, loaded.pg
     before = table_counts(pg)

@@ -18,8 +18,10 @@ import jsonschema
 import pytest
 
 from calls_sandbox import Sandbox
-from tap_calls.client import SourceStream, TapCallsError, parse_datetime
-from tap_calls.gong import CallsStream
+from tap_calls.client import SourceStream
+from tap_calls.dates import parse_datetime
+from tap_calls.errors import TapCallsError
+from tap_calls.gong import call_record
 from tests.harness import parse, run_tap
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -173,7 +175,9 @@ def test_quota_stop_leaves_a_state_that_resumes_without_loss(tmp_path):
         config = {
             **sb.gong_config(),
             "start_date": (sb.now - timedelta(days=201)).isoformat(),
-            "requests_per_second": 200,
+            # Gong's own cap: few windows are paged at once when answers are quick, so the earliest
+            # ones finish (and move the bookmark) before the quota runs out.
+            "requests_per_second": 3,
             "lookback_days": 0,
         }
         first = run_cli(tmp_path, config, command=SMALL_WINDOWS)
@@ -404,16 +408,11 @@ def test_records_tolerate_unknown_fields_and_mixed_crm_values(sandbox):
         validator = jsonschema.Draft4Validator(run.schemas[stream])
         for record in run.records[stream]:
             validator.validate(record)
-    stream = CallsStream(
-        __import__("tap_calls.tap", fromlist=["TapCalls"]).TapCalls(config=settings(sandbox)),
-        limiter=None,
-        batches={},
-    )
     call = {
         "metaData": {"id": "1", "started": "2026-01-01T00:00:00Z", "brandNewField": 5},
         "newBlock": {"someKey": 1},
     }
-    record = stream.to_record(call)
+    record = call_record(call, include_media_urls=False)
     assert record["brand_new_field"] == 5 and record["new_block"] == {"some_key": 1}
     assert record["title"] is None and record["parties"] is None
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from tap_calls.client import TapCallsError
+from tap_calls.errors import TapCallsError
 from tap_calls.inputs import (
-    nothing_to_read,
     read_catalog_file,
     read_config_file,
     read_json_file,
@@ -108,20 +105,6 @@ def test_usable_state(state, usable, warning) -> None:
         assert warnings == []
     else:
         assert len(warnings) == 1 and warning in warnings[0], warnings
-
-
-def test_nothing_to_read() -> None:
-    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
-    assert nothing_to_read({"calls": None}, start_date=start, end=end, lookback_days=7) is None
-    assert nothing_to_read({"calls": None}, start_date=end, end=end, lookback_days=7) == (end, ["calls"])
-    # A bookmark past the end by less than the look-back still re-reads the look-back.
-    assert (
-        nothing_to_read({"calls": "2026-02-05T00:00:00Z"}, start_date=start, end=end, lookback_days=7) is None
-    )
-    found = nothing_to_read(
-        {"calls": "2026-03-01T00:00:00Z", "parties": None}, start_date=start, end=end, lookback_days=7
-    )
-    assert found == (datetime(2026, 2, 22, tzinfo=UTC), ["calls"])
 
 
 def test_files(tmp_path) -> None:

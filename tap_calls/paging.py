@@ -1,0 +1,99 @@
+"""Paginators (Gong's cursor, Clari's skip) and the restart of a cursor chain whose cursor expired."""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import parse_qs, urlparse
+
+from singer_sdk.pagination import BaseAPIPaginator, JSONPathPaginator
+from typing_extensions import override
+
+from tap_calls.client import response_json
+from tap_calls.errors import CursorExpired, TapCallsError
+
+if t.TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+    from logging import Logger
+
+    import requests
+
+T = t.TypeVar("T")
+
+# Gong cursors are short-lived: a chain is restarted from its first page at most this many times in a row.
+MAX_CURSOR_RESTARTS = 3
+# Clari refuses `skip` above this (clari_api.md §2): a listing that matches more is split, never paged past it.
+MAX_SKIP = 10_000
+
+
+class CursorPaginator(JSONPathPaginator):
+    """Gong's cursor paging (`records.cursor`, absent on the last page), carrying on past an empty page
+    while Gong still hands out a cursor (gong_api.md §2.2)."""
+
+    def __init__(self) -> None:
+        super().__init__("$.records.cursor")
+
+    @override
+    def get_next(self, response: requests.Response) -> str | None:
+        body = response_json(response)
+        records = body.get("records") if isinstance(body, dict) else None
+        return records.get("cursor") if isinstance(records, dict) else None
+
+    @override
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        return self.get_next(response) is not None
+
+
+def next_cursor(response: requests.Response) -> str | None:
+    """The cursor of the page after this Gong response, None on the last page."""
+    return CursorPaginator().get_next(response)
+
+
+class SkipPaginator(BaseAPIPaginator[int]):
+    """Clari's offset paging: follow `pagination.nextPageSkip`, absent (or `hasMore` false) on the last page.
+
+    Without a `pagination` object (includePagination=false answers have none), a full page means more.
+    Never past `MAX_SKIP`: Clari answers 400 there, so a listing stops and is split by its caller.
+    """
+
+    def __init__(self, records_key: str, start_value: int = 0) -> None:
+        super().__init__(start_value)
+        self.records_key = records_key
+
+    @override
+    def get_next(self, response: requests.Response) -> int | None:
+        body = response_json(response)
+        returned = len(body.get(self.records_key) or ())
+        pagination = body.get("pagination")
+        if pagination is None:
+            asked = int(parse_qs(urlparse(response.request.url).query).get("limit", ["0"])[0])
+            next_skip = (self.current_value or 0) + returned if returned and returned >= asked else None
+        elif not pagination.get("hasMore"):
+            next_skip = None
+        else:
+            given = pagination.get("nextPageSkip")
+            next_skip = int(given) if given is not None else (self.current_value or 0) + returned
+        return next_skip if next_skip is not None and next_skip <= MAX_SKIP else None
+
+
+def restart_on_expiry(
+    read: Callable[[], Iterable[T]], key: Callable[[T], str], what: str, logger: Logger
+) -> Iterator[T]:
+    """`read()`'s items; when its cursor expires, `read()` again from page 1, skipping items already yielded.
+
+    Raises:
+        TapCallsError: the cursor expired `MAX_CURSOR_RESTARTS + 1` times in a row.
+    """
+    seen: set[str] = set()
+    for attempt in range(MAX_CURSOR_RESTARTS + 1):
+        try:
+            for item in read():
+                item_key = key(item)
+                if item_key not in seen:
+                    seen.add(item_key)
+                    yield item
+            return
+        except CursorExpired:
+            if attempt == MAX_CURSOR_RESTARTS:
+                msg = f"Gong {what}: the cursor expired {attempt + 1} times in a row"
+                raise TapCallsError(msg) from None
+            logger.warning("Gong %s: cursor expired, reading it again from the first page", what)

@@ -1,0 +1,1 @@
+"""Stream schemas, one module per source (`th.PropertiesList`, shared pieces reused)."""

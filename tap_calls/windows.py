@@ -1,0 +1,233 @@
+"""Date windows, the bookmark watermark, and what the look-back already emitted (kept in STATE).
+
+- `Window`: a half-open range [start, end) of the replication key, split into whole-second parts.
+- `Watermark`: windows finish in any order; a bookmark may only move to the end of the contiguous run of
+  finished windows from the start, so a run killed at any moment restarts before every record it did not emit.
+- `ReadPlan`: what a run reads: a first run's backfill, a full look-back (`lookback_days`, at most once per
+  `lookback_interval_hours`), or a short overlap before the bookmark.
+- `EmittedSummary`: a bounded record, per day, of the records the look-back already emitted (and whether a
+  Gong call's transcript came with it), so a re-read fetches transcripts or Clari details only for what is new.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import typing as t
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from tap_calls.dates import ceil_second, floor_second, iso, parse_datetime
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+# Between full look-backs a run re-reads this much before its bookmark (interface.md, "The look-back interval").
+SHORT_OVERLAP = timedelta(hours=3)
+# A full look-back is due when the last one is older than the interval minus this, so a daily pipeline whose
+# start time drifts a little still gets it every run rather than every other run.
+INTERVAL_SLACK = timedelta(hours=1)
+
+
+class Window(t.NamedTuple):
+    """A half-open range [start, end) of replication-key instants."""
+
+    start: datetime
+    end: datetime
+
+    def split(self, parts: int, min_span: timedelta = timedelta(seconds=1)) -> list[Window]:
+        """This window in `parts` contiguous windows of equal span, bounds on whole seconds (fewer when short).
+
+        The first part keeps this window's exact start and the last its exact end.
+        """
+        span = (self.end - self.start).total_seconds()
+        parts = max(1, min(parts, int(span // min_span.total_seconds())))
+        bounds = [self.start]
+        for index in range(1, parts):
+            cut = floor_second(self.start + timedelta(seconds=span * index / parts))
+            if cut > bounds[-1]:
+                bounds.append(cut)
+        bounds.append(self.end)
+        return [Window(a, b) for a, b in itertools.pairwise(bounds)]
+
+    def __str__(self) -> str:
+        return f"{iso(self.start)} to {iso(self.end)}"
+
+
+@dataclass
+class Watermark:
+    """Windows tiling [start, end) that finish in any order, and the bookmark their finished prefix allows.
+
+    `finish` takes the newest replication value a window emitted; `bookmark` is the newest such value
+    among the windows finished contiguously from the start, never later than the end of that run.
+    """
+
+    start: datetime
+    _open: list[Window] = field(default_factory=list)
+    _newest: dict[Window, tuple[datetime, str]] = field(default_factory=dict)
+    _mark: datetime | None = None
+    bookmark: tuple[datetime, str] | None = None
+
+    def add(self, window: Window) -> None:
+        """A window that will be read (windows may be added in any order, but must not overlap)."""
+        self._open.append(window)
+        self._open.sort()
+
+    def replace(self, window: Window, parts: list[Window]) -> None:
+        """`window` will be read as `parts` instead (they tile it)."""
+        self.remove(window)
+        for part in parts:
+            self.add(part)
+
+    def remove(self, window: Window) -> None:
+        """`window` will not be read as such: its parts are added instead (before any of them finishes)."""
+        self._open.remove(window)
+
+    def finish(self, window: Window, newest: tuple[datetime, str] | None) -> bool:
+        """`window` and everything it feeds were emitted; True when the watermark moved."""
+        self._open.remove(window)
+        if newest is not None:
+            self._newest[window] = newest
+        mark = self._open[0].start if self._open else None
+        moved = False
+        for done in sorted(w for w in self._newest if mark is None or w.end <= mark):
+            instant, value = self._newest.pop(done)
+            if instant > done.end:  # filed under an earlier time than it carries: never past the windows
+                instant, value = done.end, iso(done.end)
+            if self.bookmark is None or instant > self.bookmark[0]:
+                self.bookmark = (instant, value)
+        if mark != self._mark:
+            self._mark, moved = mark, True
+        return moved
+
+    @property
+    def mark(self) -> datetime | None:
+        """Everything before this instant is finished (None: everything added is finished)."""
+        return self._open[0].start if self._open else None
+
+    @property
+    def done(self) -> bool:
+        """Every window added has finished."""
+        return not self._open
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """The range one run reads, and whether it is a full look-back (a first run's backfill counts as one)."""
+
+    start: datetime
+    end: datetime
+    full_lookback: bool
+    first_run: bool
+
+    @property
+    def window(self) -> Window:
+        return Window(self.start, self.end)
+
+
+def plan_read(
+    *,
+    start_date: datetime,
+    end: datetime,
+    bookmarks: list[datetime | None],
+    lookback: timedelta,
+    interval_hours: float,
+    last_full_lookback: datetime | None,
+    now: datetime,
+) -> ReadPlan:
+    """What to read this run (interface.md, "Incremental behaviour" and "The look-back interval").
+
+    - A stream without a bookmark: a backfill from `start_date`.
+    - Otherwise the full look-back (from the oldest bookmark - `lookback`) when `interval_hours` is 0, when
+      none was done, or when the last one started at least `interval_hours` - 1 h ago; else a re-read of
+      `SHORT_OVERLAP` before the oldest bookmark.
+    The end is rounded up to a whole second: the APIs' filters take whole seconds.
+    """
+    end = ceil_second(end)
+    if not bookmarks or any(b is None for b in bookmarks):
+        return ReadPlan(start_date, end, full_lookback=True, first_run=True)
+    oldest = min(t.cast("list[datetime]", bookmarks))
+    due = (
+        interval_hours <= 0
+        or last_full_lookback is None
+        or now - last_full_lookback >= timedelta(hours=interval_hours) - INTERVAL_SLACK
+    )
+    start = oldest - (lookback if due else SHORT_OVERLAP)
+    return ReadPlan(max(start_date, start), end, full_lookback=due, first_run=False)
+
+
+class EmittedSummary:
+    """What the look-back already emitted, compact enough for STATE: per UTC day, 40-bit entries.
+
+    Each entry is a 39-bit hash of a token (Gong: the call id; Clari: the call id and a hash of its list
+    item) and one flag bit (Gong: the call's transcript was emitted). A false "already emitted" needs two
+    tokens of one day to share 39 bits: about once in 10^8 late records at 1,000 records a day.
+
+    A day with no entry at all is unknown, so everything of that day is fetched again: when the summary
+    outgrows its budget, the oldest days are dropped first, which costs requests, never records.
+    """
+
+    VERSION = 1
+
+    def __init__(self, days: dict[str, dict[int, int]] | None = None) -> None:
+        self.days: dict[str, dict[int, int]] = days or {}
+
+    @staticmethod
+    def day_of(instant: datetime) -> str:
+        """The summary's day key: the UTC date of a replication value."""
+        return iso(instant)[:10]
+
+    @staticmethod
+    def _hash(token: str) -> int:
+        return int.from_bytes(hashlib.blake2b(token.encode(), digest_size=5).digest(), "big") >> 1
+
+    def lookup(self, instant: datetime, token: str) -> int | None:
+        """The flag stored for `token` on the day of `instant`; None when it is not known to be emitted."""
+        day = self.days.get(self.day_of(instant))
+        return None if day is None else day.get(self._hash(token))
+
+    def add(self, instant: datetime, token: str, flag: int = 1) -> None:
+        """Note that the record `token` (replication value `instant`) was emitted; the flag is kept at its max."""
+        day = self.days.setdefault(self.day_of(instant), {})
+        key = self._hash(token)
+        day[key] = max(flag, day.get(key, 0))
+
+    def prune(self, oldest: datetime) -> None:
+        """Forget days before the day of `oldest` (the next full look-back starts there)."""
+        first = self.day_of(oldest)
+        for day in [d for d in self.days if d < first]:
+            del self.days[day]
+
+    def to_state(self, budget_chars: int) -> dict[str, t.Any]:
+        """The JSON form for STATE, at most about `budget_chars` characters: the newest days that fit."""
+        encoded: dict[str, str] = {}
+        used = 0
+        for day in sorted(self.days, reverse=True):
+            raw = b"".join(((h << 1) | f).to_bytes(5, "big") for h, f in sorted(self.days[day].items()))
+            text = base64.b85encode(raw).decode()
+            if used + len(text) + 20 > budget_chars:
+                break
+            encoded[day] = text
+            used += len(text) + 20
+        return {"v": self.VERSION, "days": dict(sorted(encoded.items()))}
+
+    @classmethod
+    def from_state(cls, value: Mapping[str, t.Any] | None) -> EmittedSummary:
+        """Read what `to_state` wrote; anything else (a first-release STATE has none) is an empty summary."""
+        if (
+            not isinstance(value, dict)
+            or value.get("v") != cls.VERSION
+            or not isinstance(value.get("days"), dict)
+        ):
+            return cls()
+        days: dict[str, dict[int, int]] = {}
+        for day, text in value["days"].items():
+            try:
+                raw = base64.b85decode(text)
+                parse_datetime(day)
+            except (ValueError, TypeError):
+                continue
+            entries = (int.from_bytes(raw[i : i + 5], "big") for i in range(0, len(raw) - len(raw) % 5, 5))
+            days[day] = {e >> 1: e & 1 for e in entries}
+        return cls(days)

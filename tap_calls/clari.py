@@ -384,6 +384,7 @@ class _ClariRun:
             while self.waiting and self.details_in_flight < self.max_details_waiting:
                 self.request_page(*self.waiting.popleft())
         self.commit()
+        self.stream.logger.info("clari_calls: Clari Copilot so far: %s", self.stream.scheduler.cost_line())
 
     def start_listing(self, window: Window, listing: Listing, *, first: bool = False) -> None:
         self.windows[window].listings += 1
@@ -405,6 +406,17 @@ class _ClariRun:
     def on_page(self, listing: Listing, skip: int, response: requests.Response) -> None:
         progress = self.listings[listing]
         window = progress.window
+        modified = [
+            m
+            for c in self.stream.parse_response(response)
+            if isinstance(m := c.get("last_modified_time"), str)
+        ]
+        if self.old_bookmark is not None and (
+            not modified or max(map(parse_datetime, modified)) < self.old_bookmark
+        ):
+            self.stream.scheduler.requests_reread += 1  # every call on the page is older than the bookmark
+        else:
+            self.stream.scheduler.requests_new += 1
         if skip == 0:
             progress.matched = self.listing.matched(response)
             if progress.first and progress.matched > WINDOW_RECORDS:
@@ -448,7 +460,8 @@ class _ClariRun:
         if instant is not None and not self.plan.start <= instant < self.plan.end:
             return  # the first listing reaches a second before the range (strict, whole-second filters)
         token = summary_token(call_id, call)
-        if instant is not None and self.summary.lookup(instant, token) == 1:
+        # Known, with this very list item: emitted before (flag 1), or unknown to /call-details (flag 0).
+        if instant is not None and self.summary.lookup(instant, token) is not None:
             self.stream.calls_unchanged += 1
             return
         self.windows[window].details += 1
@@ -461,6 +474,7 @@ class _ClariRun:
         self, window: Window, item: tuple[str, dict, datetime | None, str], found: dict | None
     ) -> Iterator[dict]:
         call_id, call, instant, token = item
+        self.stream.scheduler.requests_new += 1  # only new or changed calls get details
         progress = self.windows[window]
         progress.details -= 1
         if found is None:
@@ -468,6 +482,8 @@ class _ClariRun:
             self.stream.logger.warning(
                 "clari_calls: /call-details does not know call %s (404); skipped", call_id
             )
+            if instant is not None:  # asked again only once its list item changes
+                self.summary.add(instant, token, 0)
         else:
             record = clari_call_record(call, found)
             if record.get("transcript"):  # who said what: internal speakers' names need GET /users

@@ -354,7 +354,7 @@ class SourceStream(RESTStream[t.Any]):
     def get_records(self, context: Context | None) -> Iterator[dict]:
         """`read_records`, except that a missing scope or a stopped source skips this stream with a WARNING."""
         if self.scheduler.stopped is not None:
-            self.logger.info("%s: not read, %s", self.name, self.scheduler.stopped)
+            self.logger.info("%s: not read in this run (%s)", self.name, self.source + " was stopped early")
             return
         try:
             yield from self.read_records(context)

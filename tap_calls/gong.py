@@ -182,6 +182,8 @@ class CallsStream(GongStream):
     window_target_records: t.ClassVar[int] = 2000
     window_min_records: t.ClassVar[int] = 500
     windows_wanted: t.ClassVar[int] = 8
+    # A look-back re-read costs what it finds: fewer, larger windows there waste fewer partial pages.
+    windows_wanted_rereading: t.ClassVar[int] = 4
     min_window: t.ClassVar[timedelta] = timedelta(minutes=1)
 
     def __init__(self, tap: Tap, *, batches: CallBatches, **kwargs: t.Any) -> None:
@@ -313,13 +315,16 @@ class CallsStream(GongStream):
             return 0
         return int((response_json(response).get("records") or {}).get("totalRecords") or 0)
 
-    def parts_for(self, total: int, window: Window) -> list[Window] | None:
-        """The windows to read `window` as, when its first page counts `total` calls; None: read it whole."""
-        if total <= self.window_split_records or window.end - window.start < 2 * self.min_window:
+    def parts_for(
+        self, total: int, window: Window, *, threshold: int, wanted: int
+    ) -> tuple[list[Window], int] | None:
+        """The windows to read `window` as, and their target size, when its first page counts `total` calls
+        and it holds more than `threshold`; None: read it whole (a split costs that first page)."""
+        if total <= threshold or window.end - window.start < 2 * self.min_window:
             return None
-        target = min(self.window_target_records, max(self.window_min_records, total // self.windows_wanted))
+        target = min(self.window_target_records, max(self.window_min_records, total // wanted))
         parts = window.split(-(-total // max(1, target)), self.min_window)
-        return parts if len(parts) > 1 else None
+        return (parts, target) if len(parts) > 1 else None
 
     def commit(self, bookmark: tuple[datetime, str] | None, extra: dict[str, t.Any]) -> None:
         """Move the bookmarks of this stream and its selected children; keep `extra` in this stream's state."""
@@ -376,6 +381,7 @@ class _CallsRun:
         # in-flight target, so a fast API reads windows nearly one by one (the bookmark moves early) and a
         # slow one reads many at once (the cap stays busy).
         self.pending_windows: list[Window] = []
+        self.split_threshold: dict[Window, int] = {}
         self.active_windows: set[Window] = set()
         self.deferred: collections.deque[tuple[Window, str | None]] = collections.deque()
         self.batch_number = 0
@@ -457,24 +463,36 @@ class _CallsRun:
             self.request_page(window, None)
             return
         if cursor is None and progress.restarts == 0 and not self.dry_run:
-            parts = self.stream.parts_for(self.stream.window_total(response), window)
-            if parts is not None:
+            total = self.stream.window_total(response)
+            split = self.stream.parts_for(
+                total,
+                window,
+                threshold=self.split_threshold.get(window, self.stream.window_split_records),
+                wanted=self.stream.windows_wanted
+                if self.plan.first_run
+                else self.stream.windows_wanted_rereading,
+            )
+            if split is not None:
+                parts, target = split
                 self.stream.logger.info(
                     "calls: %s holds %d calls; reading it as %d windows",
                     window,
-                    self.stream.window_total(response),
+                    total,
                     len(parts),
                 )
                 self.watermark.remove(window)
                 del self.progress[window]
                 self.active_windows.discard(window)
                 for part in parts:
+                    # A part is split again only when it holds far more than its share (lumpy data).
+                    self.split_threshold[part] = 2 * target
                     self.add_window(part)
                 return
         # The next page first: processing this one must not leave the chain idle.
         token = next_cursor(response)
         if token is not None:
             self.request_page(window, token)
+        settled: list[tuple[dict, Window]] = []
         for call in self.stream.parse_response(response):
             record = call_record(call, include_media_urls=self.include_media)
             if record["is_private"] and not self.include_private:
@@ -488,16 +506,35 @@ class _CallsRun:
             # Taken before the SDK sees the record: it may drop deselected properties in place.
             child = {"id": record["id"], "started": record["started"], "parties": record["parties"]}
             yield record
-            if self.children_selected:
+            if not self.children_selected:
+                continue
+            if self.needs_transcript(child):
                 self.buffer.append((child, window))
                 progress.buffered += 1
                 if len(self.buffer) >= self.batch_size:
                     self.flush_batch()
+            else:  # a re-read call whose transcript was emitted before: its parties go out with this page
+                settled.append((child, window))
+        if settled:
+            self.start_batch(settled, wanted=False)
         if token is None:
             progress.listing_done = True
             self.active_windows.discard(window)
             self.activate()
             self.maybe_finish(window)
+
+    def count_page(self, response: requests.Response | None) -> None:
+        """A page re-reads when every call on it started before the bookmark the run began with."""
+        calls = self.stream.parse_response(response) if response is not None else []
+        started = [
+            parse_datetime(c["metaData"]["started"])
+            for c in calls
+            if (c.get("metaData") or {}).get("started")
+        ]
+        if self.old_bookmark is not None and (not started or max(started) < self.old_bookmark):
+            self.stream.scheduler.requests_reread += 1
+        else:
+            self.stream.scheduler.requests_new += 1
 
     def needs_transcript(self, call: dict) -> bool:
         """A call needs its transcript requested unless the look-back already emitted one for it."""
@@ -508,12 +545,18 @@ class _CallsRun:
         return self.summary.lookup(parse_datetime(call["started"]), call["id"]) != 1
 
     def flush_batch(self) -> None:
+        """Up to 100 buffered calls that need a transcript: one transcript request, gathered across pages."""
         calls, self.buffer = self.buffer[: self.batch_size], self.buffer[self.batch_size :]
+        for _, window in calls:
+            self.progress[window].buffered -= 1
+        self.start_batch(calls, wanted=True)
+
+    def start_batch(self, calls: list[tuple[dict, Window]], *, wanted: bool) -> None:
+        """Sync these calls' children: at once, or once their transcripts are in (`wanted`)."""
         self.batch_number += 1
         batch = CallBatch([c for c, _ in calls], collections.Counter(w for _, w in calls))
-        batch.wanted = [c for c in batch.calls if self.needs_transcript(c)]
-        for window, count in batch.windows.items():
-            self.progress[window].buffered -= count
+        batch.wanted = batch.calls if wanted else []
+        for window in batch.windows:
             self.progress[window].open_batches += 1
         self.stream.batches[self.batch_number] = batch
         self.open_batches += 1
@@ -541,6 +584,8 @@ class _CallsRun:
 
     def on_transcripts(self, number: int, result: list[dict] | Refused) -> None:
         batch = self.stream.batches[number]
+        if batch.wanted:
+            self.stream.scheduler.requests_new += 1  # only new calls, or calls that had no transcript yet
         if isinstance(result, Refused):
             assert self.transcripts is not None
             verdict = self.transcripts.refusal(result)

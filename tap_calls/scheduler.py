@@ -111,6 +111,9 @@ class Scheduler:
         self.credentials_ok = False
         self.stopped: str | None = None
         self.skipped_for_scope: dict[str, str] = {}
+        # Requests by purpose (issue 12's visible cost): new data vs re-reading the look-back.
+        self.requests_new = 0
+        self.requests_reread = 0
         self._running = 0
         self._lock = threading.RLock()
         self._groups: list[TaskGroup[t.Any]] = []
@@ -133,6 +136,13 @@ class Scheduler:
             return min(2, self.max_in_flight)
         wanted = math.ceil(self.limiter.per_second * self.latency * self.HEADROOM) + 1
         return max(1, min(self.max_in_flight, wanted))
+
+    def cost_line(self) -> str:
+        """Requests so far by purpose and quota share, e.g. `84 requests (0.8 % of …): 10 for new data, …`."""
+        return (
+            f"{self.limiter.usage()}: {self.requests_new} for new data, "
+            f"{self.requests_reread} re-reading what earlier runs emitted"
+        )
 
     def group(self) -> TaskGroup[t.Any]:
         """A new group of tasks whose results come back to the calling thread."""

@@ -28,6 +28,9 @@ Ground truth (deterministic for the same seed, ``now`` and sizes):
   include_private=False, include_unknown_to_details=False)``, ``sb.clari.add_calls(n, modified_from, modified_to)``, ``sb.clari.modify(ids, at)``,
   ``sb.clari.details_missing`` (ids whose details 404), ``sb.clari.private_ids``, ``sb.clari.users``,
   ``sb.clari.expected_speakers(call_id)`` (per transcript line, the speaker resolved from ``personId``).
+- ``sb.clari_more`` (``calls_sandbox.clari_more``: ``/v2/topics``, ``/scorecard``, ``/scorecard-template``):
+  ``expected_users()``, ``expected_topics(modified_gt, modified_lt)``, ``expected_scorecards(time_gt, time_lt)``,
+  ``expected_templates()``, ``scorecard_index()`` (with each scorecard's hidden time), ``add_scorecards(n, from, to)``.
 
 Observation and faults: ``sb.log`` (``Served`` entries), ``sb.clear_log()``, ``sb.stats()``,
 ``sb.inject(source, kind, path=None, count=1, **params)`` with kinds ``429`` (``retry_after``), ``status``

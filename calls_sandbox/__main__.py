@@ -74,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
         default=0.01,
         help="share of listed Clari calls that /call-details answers with 404",
     )
+    p.add_argument("--clari-scorecards", type=int, default=150, help="number of filled Clari scorecards")
+    p.add_argument(
+        "--clari-template-key",
+        choices=["scoreCardTemplates", "scorecardTemplates"],
+        default="scoreCardTemplates",
+        help="the key GET /scorecard-template lists templates under (Clari uses both spellings)",
+    )
     p.add_argument(
         "--gong-rate-limit",
         type=float,
@@ -124,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         clari_calls=args.clari_calls,
         clari_span_days=args.clari_span_days,
         clari_details_missing_ratio=args.clari_details_missing_ratio,
+        clari_scorecards=args.clari_scorecards,
+        clari_template_key=args.clari_template_key,
         gong_rate_limit=args.gong_rate_limit,
         gong_daily_quota=args.gong_daily_quota,
         gong_quota_retry_after=args.gong_quota_retry_after,

@@ -23,6 +23,7 @@ import hmac
 import random
 from typing import TYPE_CHECKING
 
+from .clari_more import ClariMoreApi
 from .data import ClariCall, dumps, parse_iso
 from .gong import Reply
 
@@ -43,6 +44,7 @@ class ClariApi:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sb = sandbox
         self.data = sandbox.clari
+        self.more = ClariMoreApi(self, sandbox.clari_more)
 
     @staticmethod
     def error(status: int, message: str) -> Reply:
@@ -51,6 +53,7 @@ class ClariApi:
     def handle(self, req: Request) -> Reply:
         path = req.path.rstrip("/") or "/"
         routes = {"/calls": self.list_calls, "/call-details": self.call_details, "/users": self.users}
+        routes |= self.more.routes()
         handler = routes.get(path)
         if handler is None:
             return self.error(404, "Not found")

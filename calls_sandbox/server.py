@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .clari import ClariApi
+from .clari_more import ClariMoreData
 from .data import ByteLRU, ClariData, GongData, dumps, iso_utc_ms, parse_iso
 from .gong import GongApi, Reply
 
@@ -180,6 +181,11 @@ class Sandbox:
         clari_calls: int = 300,
         clari_span_days: float = 400,
         clari_details_missing_ratio: float = 0.01,
+        clari_scorecards: int = 150,
+        clari_scorecard_span_days: float | None = None,
+        clari_topics: int = 12,
+        clari_scorecard_templates: int = 4,
+        clari_template_key: str = "scoreCardTemplates",
         clari_max_payload: int = 6 * 1024 * 1024,
         gong_split_transcripts: bool = False,
         clari_unstable_order: bool = False,
@@ -222,6 +228,16 @@ class Sandbox:
             private_ratio=private_ratio,
             transcript_size=transcript_size,
             details_missing_ratio=clari_details_missing_ratio,
+        )
+        self.clari_more = ClariMoreData(
+            seed,
+            now,
+            self.clari,
+            scorecards=clari_scorecards,
+            topics=clari_topics,
+            templates=clari_scorecard_templates,
+            template_key=clari_template_key,
+            scorecard_span_days=clari_scorecard_span_days,
         )
         self.clari_max_payload = clari_max_payload
         # Gong promises no one-entry-per-call in /v2/calls/transcript: when set, each transcript of two or more

@@ -3,7 +3,7 @@
 #   bash scripts/test.sh [pytest args...]
 # 1. .venv with `pip install -e ".[test]"`, .venv-meltano with Meltano, `meltano install` (scripts/setup.sh)
 # 2. PostgreSQL server binaries for tests/test_postgres.py (installed with apt-get when missing and root)
-# 3. `ruff check` on the repo, then `pytest`. Exits non-zero if either fails, or if pytest ran no test.
+# 3. `ruff check` on the repo, `mypy` (strict, tap_calls/), then `pytest`. Exits non-zero if either fails, or if pytest ran no test.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,6 +46,10 @@ step "ruff check"
 .venv/bin/ruff check .
 ruff_rc=$?
 
+step "mypy --strict (tap_calls)"
+.venv/bin/mypy
+mypy_rc=$?
+
 step "pytest"
 # A generous outer limit, so a hung test cannot eat CI's whole time budget.
 timeout -k 30 1500 .venv/bin/python -m pytest --durations=15 "$@"
@@ -56,7 +60,8 @@ elif [ "$pytest_rc" -eq 124 ]; then
   echo "ERROR: pytest did not finish within 25 minutes" >&2
 fi
 
-step "finished in $(( $(date +%s) - t0 )) s: ruff exit $ruff_rc, pytest exit $pytest_rc"
+step "finished in $(( $(date +%s) - t0 )) s: ruff exit $ruff_rc, mypy exit $mypy_rc, pytest exit $pytest_rc"
 if [ "$pytest_rc" -ne 0 ]; then exit "$pytest_rc"; fi
 if [ "$ruff_rc" -ne 0 ]; then exit "$ruff_rc"; fi
+if [ "$mypy_rc" -ne 0 ]; then exit "$mypy_rc"; fi
 exit 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import threading
 import typing as t
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from functools import cached_property
 import msgspec
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
+from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_calls.client import SourceStream, response_json
@@ -40,7 +42,6 @@ if t.TYPE_CHECKING:
 # Clari answers with at most 6 MB and gives 502s on large pages (its staff advised 25 to a user listing
 # 100). List items carry no transcript or summary, so 50 stays far below 6 MB (at 10 KB a call, 0.5 MB),
 # within the 25-50 the reference recommends, and halves what listing takes of the 10/s budget vs 25.
-PAGE_SIZE = 50
 # Clari's advice for a 502 on a page: retry with a smaller `limit`. Halved on each, down to this.
 MIN_PAGE_SIZE = 5
 # Bounds for splitting on call time (filterTimeGt/Lt) once a second of modification times matches too much.
@@ -65,6 +66,10 @@ class ClariAuthenticator(APIAuthenticatorBase):
         self.auth_headers = {"X-Api-Key": api_key, "X-Api-Password": api_password}
 
 
+class PageTooLarge(Exception):
+    """Clari's 502 on a page of a listing: its answer would pass the 6 MB cap."""
+
+
 class ClariStream(SourceStream):
     """Base of the Clari Copilot streams: one key pair, no scopes."""
 
@@ -77,13 +82,109 @@ class ClariStream(SourceStream):
     def authenticator(self) -> ClariAuthenticator:
         return ClariAuthenticator(self.config["clari_api_key"], self.config["clari_api_password"])
 
+    # Listings ask for pages of this many items, halved on each 502 (Clari's 6 MB cap) down to MIN_PAGE_SIZE.
+    default_page_size: t.ClassVar[int] = 50
+
+    def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
+        super().__init__(tap, **kwargs)
+        self.page_size = self.default_page_size
+
     @override
-    def get_new_paginator(self) -> SkipPaginator:
+    def get_new_paginator(self) -> BaseAPIPaginator[t.Any]:
         return SkipPaginator(self.records_key)
 
+    @override
+    def send_page(self, context: Context | None, token: t.Any = None) -> requests.Response:
+        """One page of a listing; a 502 is asked for again with half the page size, as Clari advises
+        (clari_api.md: answers are capped at 6 MB). The size only shrinks, for the rest of the run."""
+        while True:
+            size = self.page_size
+            try:
+                return self.send(context, token)
+            except PageTooLarge:
+                if self.page_size == size:
+                    self.page_size = max(MIN_PAGE_SIZE, size // 2)
+                    self.logger.warning(
+                        "%s: HTTP 502 on %s; asking for %d per page", self.name, self.path, self.page_size
+                    )
 
-class PageTooLarge(Exception):
-    """Clari's 502 on a page of a listing: its answer would pass the 6 MB cap."""
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        if (
+            response.status_code == 502
+            and self.endpoint_of(response.request) == self.path
+            and self.page_size > MIN_PAGE_SIZE
+        ):
+            raise PageTooLarge
+        super().validate_response(response)
+
+
+class ClariDirectory:
+    """Clari Copilot's `GET /users`, read once per run and shared by `clari_users` and `clari_calls`.
+
+    `clari_users` emits the users; `clari_calls` resolves internal speakers' names from them (the contract:
+    "GET /users is read once per run and shared with clari_users"). The tap makes one directory per run in
+    `discover_streams` and hands it to both streams.
+
+    The first stream to ask fetches it through its own request layer (the Clari rate cap, retries, one-line
+    errors); a caller on another thread meanwhile waits for that one request. A failure is kept and raised
+    again to later callers, so the endpoint is asked once per run: `clari_users` fails with it, the speaker
+    join (`names_or_none`) gets None and logs one WARNING.
+    """
+
+    path = "/users"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users: list[dict[str, t.Any]] | None = None
+        self._error: Exception | None = None
+        self._warned = False
+
+    def users(self, stream: SourceStream) -> list[dict[str, t.Any]]:
+        """The users as the API sent them (`{id, email, name, role, is_recording, manager_id?}`); shared, so
+        callers must not change them."""
+        with self._lock:
+            if self._users is None and self._error is None:
+                try:
+                    self._users = self._fetch(stream)
+                except Exception as exc:
+                    self._error = exc
+            if self._error is not None:
+                raise self._error
+            assert self._users is not None
+            return self._users
+
+    def names(self, stream: SourceStream) -> dict[str, str]:
+        """User id (as text) to name, for the speaker join (`speakers.clari_user_names`)."""
+        return clari_user_names(self.users(stream))
+
+    def names_or_none(self, stream: SourceStream) -> dict[str, str] | None:
+        """`names`, or None when `GET /users` failed: the contract's "a failed GET /users leaves internal names
+        null with one WARNING" (one per run, whichever stream asks). A Retry-After beyond
+        `max_retry_wait_seconds` still ends the run, as it does for any request."""
+        try:
+            return self.names(stream)
+        except RetryWaitTooLong:
+            raise
+        except (TapCallsError, requests.RequestException, ValueError) as exc:
+            with self._lock:
+                warn, self._warned = not self._warned, True
+            if warn:
+                stream.logger.warning(
+                    "%s: GET /users failed (%s); transcript speakers who are Copilot users keep a null "
+                    "speaker_name in this run",
+                    stream.name,
+                    exc,
+                )
+            return None
+
+    def _fetch(self, stream: SourceStream) -> list[dict[str, t.Any]]:
+        request = stream.build_prepared_request(
+            method="GET", url=stream.url_base + self.path, headers=stream.http_headers
+        )
+        body = response_json(stream.sender(request, None))
+        users = body.get("users") if isinstance(body, dict) else None
+        return [u for u in users or () if isinstance(u, dict)]
 
 
 @dataclass(frozen=True)
@@ -136,20 +237,14 @@ class ClariListing:
 
     def __init__(self, stream: ClariCallsStream) -> None:
         self.stream = stream
-        self.page_size = PAGE_SIZE
+
+    @property
+    def page_size(self) -> int:
+        return self.stream.page_size
 
     def fetch_page(self, listing: Listing, skip: int) -> requests.Response:
-        """One page (a scheduler task); a 502 is asked for again with half the page size."""
-        while True:
-            size = self.page_size
-            try:
-                return self.stream.send({"listing": listing, "limit": size}, skip)
-            except PageTooLarge:
-                if self.page_size == size:
-                    self.page_size = max(MIN_PAGE_SIZE, size // 2)
-                    self.stream.logger.warning(
-                        "clari_calls: HTTP 502 on /calls; asking for %d calls per page", self.page_size
-                    )
+        """One page (a scheduler task); a 502 is asked for again smaller (ClariStream.send_page)."""
+        return self.stream.send_page({"listing": listing}, skip)
 
     def next_skip(self, response: requests.Response, skip: int) -> int | None:
         """The next page's `skip`, None after the last page or at the 10,000 cap."""
@@ -191,43 +286,32 @@ class ClariCallsStream(ClariStream):
     schema = CLARI_CALL_SCHEMA
     records_key = "calls"
 
-    def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
+    def __init__(self, tap: Tap, *, directory: ClariDirectory, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
+        self.directory = directory
         self.run_started_at = utc_now()
         self.listing = ClariListing(self)
         self.calls_not_found = 0
         self.calls_unlisted = 0
         self.calls_unchanged = 0
-        self._user_names: dict[str, str] | None = None
-        self._user_names_read = False
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict:
+    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, t.Any]:
         assert context is not None
         listing: Listing = context["listing"]
         return {
             **listing.params(),
             "sortTime": "asc",
-            "limit": context["limit"],
+            "limit": self.page_size,
             "skip": next_page_token or 0,
         }
-
-    @override
-    def validate_response(self, response: requests.Response) -> None:
-        if (
-            response.status_code == 502
-            and self.endpoint_of(response.request) == "/calls"
-            and self.listing.page_size > MIN_PAGE_SIZE
-        ):
-            raise PageTooLarge
-        super().validate_response(response)
 
     @override
     def is_empty_result(self, response: requests.Response) -> bool:
         # An id /call-details does not know (deleted since it was listed): skipped, as Clari advises.
         return response.status_code == 404 and self.endpoint_of(response.request) == "/call-details"
 
-    def fetch_details(self, call_id: str) -> dict | None:
+    def fetch_details(self, call_id: str) -> dict[str, t.Any] | None:
         """The `call` of GET /call-details (a scheduler task); None when Clari does not know the id."""
         request = self.build_prepared_request(
             method="GET",
@@ -241,28 +325,8 @@ class ClariCallsStream(ClariStream):
         return response_json(response).get("call") or {}
 
     def user_names(self) -> dict[str, str] | None:
-        """Copilot user names by user id, from one GET /users per run (memoised); None if it failed.
-
-        A failure (after the usual retries) costs one WARNING and leaves internal speakers' names null; a
-        Retry-After beyond `max_retry_wait_seconds` still ends the run, as for any request.
-        """
-        if not self._user_names_read:
-            self._user_names_read = True
-            request = self.build_prepared_request(
-                method="GET", url=self.url_base + "/users", headers=self.http_headers
-            )
-            try:
-                body = response_json(self.sender(request, None))
-                self._user_names = clari_user_names(body.get("users") if isinstance(body, dict) else None)
-            except RetryWaitTooLong:
-                raise
-            except (TapCallsError, requests.RequestException, ValueError) as exc:
-                self.logger.warning(
-                    "clari_calls: GET /users failed (%s); transcript speakers who are Copilot users keep a null "
-                    "speaker_name in this run",
-                    exc,
-                )
-        return self._user_names
+        """Copilot user names by user id for the speaker join: the run's one GET /users (ClariDirectory)."""
+        return self.directory.names_or_none(self)
 
     def plan(self) -> ReadPlan:
         """This run's range of modification times (windows.plan_read)."""
@@ -285,7 +349,7 @@ class ClariCallsStream(ClariStream):
         )
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         plan = self.plan()
         if plan.start >= plan.end:
             self.logger.warning(
@@ -370,7 +434,7 @@ class _ClariRun:
         # Listing runs ahead of details by this much at most: bounded memory, never an idle cap.
         return 4 * self.stream.scheduler.max_in_flight
 
-    def records(self) -> Iterator[dict]:
+    def records(self) -> Iterator[dict[str, t.Any]]:
         window = self.plan.window
         self.watermark.add(window)
         self.windows[window] = _WindowProgress()
@@ -453,7 +517,7 @@ class _ClariRun:
             self.windows[part] = _WindowProgress()
             self.start_listing(part, Listing(part.start - BOUNDARY_OVERLAP, part.end), first=True)
 
-    def consider(self, window: Window, call_id: str, call: dict) -> None:
+    def consider(self, window: Window, call_id: str, call: dict[str, t.Any]) -> None:
         """Fetch details for a listed call unless the look-back already emitted it unchanged."""
         modified = call.get("last_modified_time") or call.get("lastModifiedTime")
         instant = parse_datetime(modified) if isinstance(modified, str) else None
@@ -471,8 +535,11 @@ class _ClariRun:
         )
 
     def on_details(
-        self, window: Window, item: tuple[str, dict, datetime | None, str], found: dict | None
-    ) -> Iterator[dict]:
+        self,
+        window: Window,
+        item: tuple[str, dict[str, t.Any], datetime | None, str],
+        found: dict[str, t.Any] | None,
+    ) -> Iterator[dict[str, t.Any]]:
         call_id, call, instant, token = item
         self.stream.scheduler.requests_new += 1  # only new or changed calls get details
         progress = self.windows[window]
@@ -552,14 +619,14 @@ class _ClariRun:
         self.stream.commit(self.watermark.bookmark, extra)
 
 
-def summary_token(call_id: str, call: dict) -> str:
+def summary_token(call_id: str, call: dict[str, t.Any]) -> str:
     """What identifies a listed call *as it is now*: its id and a hash of its /calls item (media URLs aside)."""
     kept = {k: v for k, v in call.items() if k not in UNHASHED_FIELDS}
     digest = hashlib.blake2b(msgspec.json.encode(kept, order="sorted"), digest_size=8).hexdigest()
     return f"{call_id}|{digest}"
 
 
-def clari_call_record(listed: dict, details: dict) -> dict:
+def clari_call_record(listed: dict[str, t.Any], details: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `clari_calls` record: the /calls item merged with its /call-details `call`, in snake_case."""
     record = dict.fromkeys(CLARI_FIELDS)
     record.update(snake_keys({**listed, **details}))
@@ -568,7 +635,7 @@ def clari_call_record(listed: dict, details: dict) -> dict:
     return record
 
 
-def _ids_as_strings(record: dict) -> None:
+def _ids_as_strings(record: dict[str, t.Any]) -> None:
     """Ids and `deal_value` are strings in Clari's spec; a number sent in their place becomes its text."""
     for key in ("source_id", "deal_value"):
         if isinstance(record.get(key), int | float) and not isinstance(record[key], bool):

@@ -102,7 +102,7 @@ class SourceStream(RESTStream[t.Any]):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     # Custom credential headers (Clari) would follow a redirect to any host: no redirect is followed.
     allow_redirects = False
-    extra_retry_statuses: t.ClassVar[list[int]] = [429]
+    extra_retry_statuses = [429]
     # (connect, read) seconds. A page of 100 long transcripts can take a while to produce.
     request_timeout: t.ClassVar[tuple[float, float]] = (15.0, 120.0)
     max_tries: t.ClassVar[int] = 8
@@ -169,7 +169,7 @@ class SourceStream(RESTStream[t.Any]):
         )
 
     @override
-    def request_decorator(self, func: Callable) -> Callable:
+    def request_decorator(self, func: Callable[..., t.Any]) -> Callable[..., t.Any]:
         """Rate cap, latency and request count around every try; retries; one line when they run out."""
 
         def limited(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
@@ -177,7 +177,7 @@ class SourceStream(RESTStream[t.Any]):
             self._count(prepared_request)
             started = time.monotonic()
             try:
-                response = func(prepared_request, context)
+                response: requests.Response = func(prepared_request, context)
             finally:
                 self.scheduler.observe(time.monotonic() - started)
             self.scheduler.credentials_ok = True
@@ -186,9 +186,10 @@ class SourceStream(RESTStream[t.Any]):
         retrying = super().request_decorator(limited)
 
         def call(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-            endpoint = f"{prepared_request.method} {urlparse(prepared_request.url).path}"
+            endpoint = f"{prepared_request.method} {self.endpoint_of(prepared_request)}"
             try:
-                return retrying(prepared_request, context)
+                response: requests.Response = retrying(prepared_request, context)
+                return response
             except RetriableAPIError as exc:
                 status = exc.response.status_code if exc.response is not None else "?"
                 msg = (
@@ -215,7 +216,7 @@ class SourceStream(RESTStream[t.Any]):
 
     def endpoint_of(self, request: requests.PreparedRequest) -> str:
         """The endpoint's path below the source's base URL, e.g. `/v2/calls/extensive`."""
-        path = urlparse(request.url).path
+        path = urlparse(str(request.url)).path
         base = urlparse(self.url_base).path
         return path[len(base) :] if base and path.startswith(base) else path
 
@@ -248,6 +249,10 @@ class SourceStream(RESTStream[t.Any]):
         self.update_sync_costs(prepared, response, context)
         return response
 
+    def send_page(self, context: Context | None, token: t.Any = None) -> requests.Response:
+        """One page of a listing (default: `send`); a source whose pages can be too large overrides it."""
+        return self.send(context, token)
+
     @property
     def sender(self) -> Callable[[requests.PreparedRequest, Context | None], requests.Response]:
         """The decorated request function (built once per stream)."""
@@ -258,17 +263,17 @@ class SourceStream(RESTStream[t.Any]):
             sender = self.__dict__["_sender"] = self.request_decorator(self._request)
         return sender
 
-    def fetch_all(self, context: Context | None) -> list[dict]:
+    def fetch_all(self, context: Context | None) -> list[dict[str, t.Any]]:
         """Every record of one paged request (a whole cursor chain), on the calling thread."""
         return list(self.request_records(context))
 
     @override
-    def request_records(self, context: Context | None) -> Iterator[dict]:
+    def request_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         """The SDK's paging loop on `send`: pages until the paginator is finished."""
         paginator = self.get_new_paginator()
         token = None
         while True:
-            response = self.send(context, token)
+            response = self.send_page(context, token)
             records = list(self.parse_response(response))
             yield from records
             if paginator is None:
@@ -335,7 +340,7 @@ class SourceStream(RESTStream[t.Any]):
         return False
 
     @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, t.Any]]:
         if self.is_empty_result(response):
             return []
         body = response_json(response)
@@ -351,7 +356,7 @@ class SourceStream(RESTStream[t.Any]):
     # Records
 
     @override
-    def get_records(self, context: Context | None) -> Iterator[dict]:
+    def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         """`read_records`, except that a missing scope or a stopped source skips this stream with a WARNING."""
         if self.scheduler.stopped is not None:
             self.logger.info("%s: not read in this run (%s)", self.name, self.source + " was stopped early")
@@ -372,7 +377,7 @@ class SourceStream(RESTStream[t.Any]):
                 for stream in [self, *self.child_streams]:
                     t.cast("SourceStream", stream).close_counters()
 
-    def read_records(self, context: Context | None) -> Iterable[dict]:
+    def read_records(self, context: Context | None) -> Iterable[dict[str, t.Any]]:
         """This stream's records (default: the SDK's paging loop through `request_records`)."""
         return self.request_records(context)
 
@@ -402,7 +407,7 @@ class SourceStream(RESTStream[t.Any]):
             )
 
     @override
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+    def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
         """Skip a record without its primary key (one WARNING each); count the others."""
         missing = [key for key in self.primary_keys or () if row.get(key) is None or row.get(key) == ""]
         if missing:

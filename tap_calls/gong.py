@@ -10,7 +10,9 @@ calls; a look-back re-read asks transcripts only for calls that are new or had n
 from __future__ import annotations
 
 import collections
+import itertools
 import re
+import threading
 import typing as t
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +25,7 @@ from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticat
 from typing_extensions import override
 
 from tap_calls.client import FullTableStream, Refused, SourceStream, quiet_child_syncs, response_json
-from tap_calls.dates import iso, parse_datetime, utc_now
+from tap_calls.dates import floor_second, iso, parse_datetime, utc_now
 from tap_calls.errors import AuthError, CursorExpired, ScopeMissing, TapCallsError
 from tap_calls.keys import as_id, snake, snake_keys
 from tap_calls.paging import MAX_CURSOR_RESTARTS, CursorPaginator, next_cursor, restart_on_expiry
@@ -125,7 +127,7 @@ class GongStream(SourceStream):
             return True
         return False
 
-    def fetch_all(self, context: Context | None) -> list[dict]:
+    def fetch_all(self, context: Context | None) -> list[dict[str, t.Any]]:
         """Every record of one paged request; when its cursor expires, all of it again from page 1."""
         return list(
             restart_on_expiry(
@@ -153,10 +155,10 @@ class _WindowProgress:
 class CallBatch:
     """Calls whose children (parties, transcripts) are synced together, and the windows they belong to."""
 
-    calls: list[dict]
+    calls: list[dict[str, t.Any]]
     windows: collections.Counter[Window]
-    wanted: list[dict] = field(default_factory=list)  # the calls whose transcripts are requested
-    transcripts: list[dict] = field(default_factory=list)
+    wanted: list[dict[str, t.Any]] = field(default_factory=list)  # the calls whose transcripts are requested
+    transcripts: list[dict[str, t.Any]] = field(default_factory=list)
 
 
 class CallBatches(dict[int, CallBatch]):
@@ -201,7 +203,7 @@ class CallsStream(GongStream):
         """This stream and the children whose bookmarks its windows move."""
         return [self, *t.cast("list[SourceStream]", self.child_streams)]
 
-    def content_selector(self) -> dict:
+    def content_selector(self) -> dict[str, t.Any]:
         """Everything `calls` carries (gong_api.md §3.3), media URLs only with `include_media_urls`."""
         flags = [
             "structure",
@@ -232,7 +234,9 @@ class CallsStream(GongStream):
         }
 
     @override
-    def prepare_request_payload(self, context: Context | None, next_page_token: str | None) -> dict:
+    def prepare_request_payload(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
         assert context is not None
         window = {"fromDateTime": context["from"], "toDateTime": context["to"]}
         if self.config.get("workspace_id"):
@@ -243,7 +247,9 @@ class CallsStream(GongStream):
         return body
 
     @override
-    def generate_child_contexts(self, record: dict, context: Context | None) -> Iterable[Context | None]:
+    def generate_child_contexts(
+        self, record: dict[str, t.Any], context: Context | None
+    ) -> Iterable[Context | None]:
         return ()  # children are synced per batch, by read_records
 
     # Plan
@@ -274,7 +280,7 @@ class CallsStream(GongStream):
     # The run
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         plan = self.plan()
         if plan.start >= plan.end:
             self.logger.warning(
@@ -316,14 +322,21 @@ class CallsStream(GongStream):
         return int((response_json(response).get("records") or {}).get("totalRecords") or 0)
 
     def parts_for(
-        self, total: int, window: Window, *, threshold: int, wanted: int
+        self, total: int, window: Window, sample: t.Sequence[datetime], *, threshold: int, wanted: int
     ) -> tuple[list[Window], int] | None:
         """The windows to read `window` as, and their target size, when its first page counts `total` calls
-        and it holds more than `threshold`; None: read it whole (a split costs that first page)."""
+        and it holds more than `threshold`; None: read it whole (a split costs that first page).
+
+        Parts hold about equal numbers of calls, cut at the quantiles of `started` in the first page when
+        that page is a fair sample of the window (nothing promises an order: when the page covers only part
+        of the window, as a chronological order would, the window is cut in equal spans instead). Equal
+        parts make equal cursor chains, so no long last chain leaves the cap idle at the end.
+        """
         if total <= threshold or window.end - window.start < 2 * self.min_window:
             return None
         target = min(self.window_target_records, max(self.window_min_records, total // wanted))
-        parts = window.split(-(-total // max(1, target)), self.min_window)
+        count = -(-total // max(1, target))
+        parts = quantile_split(window, sample, count, self.min_window) or window.split(count, self.min_window)
         return (parts, target) if len(parts) > 1 else None
 
     def commit(self, bookmark: tuple[datetime, str] | None, extra: dict[str, t.Any]) -> None:
@@ -374,9 +387,10 @@ class _CallsRun:
         self.summary = EmittedSummary.from_state(stream.stream_state.get("lookback_summary"))
         self.watermark = Watermark(plan.start)
         self.progress: dict[Window, _WindowProgress] = {}
-        self.buffer: list[tuple[dict, Window]] = []  # calls waiting for a transcript batch
+        self.buffer: list[tuple[dict[str, t.Any], Window]] = []  # calls waiting for a transcript batch
         self.group: TaskGroup[t.Any] = stream.scheduler.group()
         self.pages_in_flight = 0
+        self.pages_lock = threading.Lock()  # workers request follow-up pages too
         # Windows not yet paged (earliest first) and those being paged: as many chains as the scheduler's
         # in-flight target, so a fast API reads windows nearly one by one (the bookmark moves early) and a
         # slow one reads many at once (the cap stays busy).
@@ -399,7 +413,7 @@ class _CallsRun:
     def close(self) -> None:
         self.group.cancel()
 
-    def records(self) -> Iterator[dict]:
+    def records(self) -> Iterator[dict[str, t.Any]]:
         first = self.plan.window
         self.add_window(first)
         for key, result in self.group:
@@ -431,14 +445,51 @@ class _CallsRun:
         if self.open_batches >= self.max_open_batches and not self.dry_run:
             self.deferred.append((window, cursor))
             return
-        self.pages_in_flight += 1
-        # The earliest window first: finishing it is what moves the bookmark (and keeps a quota stop's progress).
+        self.submit_page(window, cursor)
+
+    def submit_page(self, window: Window, cursor: str | None) -> None:
+        with self.pages_lock:
+            self.pages_in_flight += 1
         self.group.submit(
-            ("page", window, cursor),
-            self.stream.fetch_page,
+            ("page", window, cursor), self.page_task, window, cursor, priority=page_priority(window)
+        )
+
+    def page_task(self, window: Window, cursor: str | None) -> tuple[requests.Response | None, bool]:
+        """One page (a scheduler task). A page after the first requests the next one itself, at once: a
+        chain then never waits for this thread to process a page (the first page may still split its
+        window, and no follow-up is sent while many batches wait, which bounds memory)."""
+        response = self.stream.fetch_page(window, cursor)
+        if (
+            response is None
+            or cursor is None
+            or self.group.cancelled
+            or self.open_batches >= self.max_open_batches
+        ):
+            return response, False
+        token = next_cursor(response)
+        if token is None:
+            return response, False
+        self.submit_page(window, token)
+        return response, True
+
+    def split_for(self, window: Window, first_page: requests.Response) -> tuple[list[Window], int] | None:
+        """How a window whose first page this is will be read instead (CallsStream.parts_for); None: whole.
+        Pure, so the worker that got the page and the stream's thread decide alike."""
+        if self.dry_run:
+            return None
+        sample = [
+            parse_datetime(started)
+            for call in self.stream.parse_response(first_page)
+            if isinstance(started := (call.get("metaData") or {}).get("started"), str)
+        ]
+        return self.stream.parts_for(
+            self.stream.window_total(first_page),
             window,
-            cursor,
-            priority=window.start.timestamp(),
+            sample,
+            threshold=self.split_threshold.get(window, self.stream.window_split_records),
+            wanted=self.stream.windows_wanted
+            if self.plan.first_run
+            else self.stream.windows_wanted_rereading,
         )
 
     def release_deferred(self) -> None:
@@ -446,9 +497,11 @@ class _CallsRun:
             self.request_page(*self.deferred.popleft())
 
     def on_page(
-        self, window: Window, cursor: str | None, response: requests.Response | None
-    ) -> Iterator[dict]:
-        self.pages_in_flight -= 1
+        self, window: Window, cursor: str | None, result: tuple[requests.Response | None, bool]
+    ) -> Iterator[dict[str, t.Any]]:
+        response, followed = result
+        with self.pages_lock:
+            self.pages_in_flight -= 1
         progress = self.progress[window]
         if (
             response is None
@@ -462,22 +515,14 @@ class _CallsRun:
             )
             self.request_page(window, None)
             return
-        if cursor is None and progress.restarts == 0 and not self.dry_run:
-            total = self.stream.window_total(response)
-            split = self.stream.parts_for(
-                total,
-                window,
-                threshold=self.split_threshold.get(window, self.stream.window_split_records),
-                wanted=self.stream.windows_wanted
-                if self.plan.first_run
-                else self.stream.windows_wanted_rereading,
-            )
+        if cursor is None and progress.restarts == 0:
+            split = self.split_for(window, response)
             if split is not None:
                 parts, target = split
                 self.stream.logger.info(
                     "calls: %s holds %d calls; reading it as %d windows",
                     window,
-                    total,
+                    self.stream.window_total(response),
                     len(parts),
                 )
                 self.watermark.remove(window)
@@ -490,9 +535,9 @@ class _CallsRun:
                 return
         # The next page first: processing this one must not leave the chain idle.
         token = next_cursor(response)
-        if token is not None:
+        if token is not None and not followed:
             self.request_page(window, token)
-        settled: list[tuple[dict, Window]] = []
+        settled: list[tuple[dict[str, t.Any], Window]] = []
         for call in self.stream.parse_response(response):
             record = call_record(call, include_media_urls=self.include_media)
             if record["is_private"] and not self.include_private:
@@ -536,7 +581,7 @@ class _CallsRun:
         else:
             self.stream.scheduler.requests_new += 1
 
-    def needs_transcript(self, call: dict) -> bool:
+    def needs_transcript(self, call: dict[str, t.Any]) -> bool:
         """A call needs its transcript requested unless the look-back already emitted one for it."""
         if self.transcripts is None or self.transcripts.skipped:
             return False
@@ -551,7 +596,7 @@ class _CallsRun:
             self.progress[window].buffered -= 1
         self.start_batch(calls, wanted=True)
 
-    def start_batch(self, calls: list[tuple[dict, Window]], *, wanted: bool) -> None:
+    def start_batch(self, calls: list[tuple[dict[str, t.Any], Window]], *, wanted: bool) -> None:
         """Sync these calls' children: at once, or once their transcripts are in (`wanted`)."""
         self.batch_number += 1
         batch = CallBatch([c for c, _ in calls], collections.Counter(w for _, w in calls))
@@ -571,10 +616,10 @@ class _CallsRun:
                 ("transcripts", self.batch_number),
                 self.fetch_transcripts,
                 batch,
-                priority=min(batch.windows).start.timestamp(),
+                priority=min(batch.windows).start.timestamp(),  # after every page (see page_priority)
             )
 
-    def fetch_transcripts(self, batch: CallBatch) -> list[dict] | Refused:
+    def fetch_transcripts(self, batch: CallBatch) -> list[dict[str, t.Any]] | Refused:
         """The transcripts of a batch (a task); a refusal is returned, so only `transcripts` stops."""
         assert self.transcripts is not None
         try:
@@ -582,7 +627,7 @@ class _CallsRun:
         except Refused as refused:
             return refused
 
-    def on_transcripts(self, number: int, result: list[dict] | Refused) -> None:
+    def on_transcripts(self, number: int, result: list[dict[str, t.Any]] | Refused) -> None:
         batch = self.stream.batches[number]
         if batch.wanted:
             self.stream.scheduler.requests_new += 1  # only new calls, or calls that had no transcript yet
@@ -648,10 +693,34 @@ class _CallsRun:
             )
 
 
+def page_priority(window: Window) -> float:
+    """Pages go before transcript batches, the earliest window first. A chain has one page in flight at most,
+    so pages first keeps every chain moving (the last ones end together, no idle tail), while transcripts
+    fill the rest of the cap; the earliest window first moves the bookmark soonest."""
+    return window.start.timestamp() - 1e11
+
+
+def quantile_split(
+    window: Window, sample: t.Sequence[datetime], parts: int, min_span: timedelta
+) -> list[Window] | None:
+    """`window` cut into `parts` at the quantiles of `sample`, on whole seconds; None when the sample is too
+    small or covers less than half of the window (then it says little about the rest)."""
+    inside = sorted(s for s in sample if window.start <= s < window.end)
+    if len(inside) < 20 or inside[-1] - inside[0] < (window.end - window.start) / 2:
+        return None
+    bounds = [window.start]
+    for index in range(1, parts):
+        cut = floor_second(inside[len(inside) * index // parts])
+        if cut - bounds[-1] >= min_span and window.end - cut >= min_span:
+            bounds.append(cut)
+    bounds.append(window.end)
+    return [Window(a, b) for a, b in itertools.pairwise(bounds)]
+
+
 # Records
 
 
-def call_record(call: dict, *, include_media_urls: bool) -> dict:
+def call_record(call: dict[str, t.Any], *, include_media_urls: bool) -> dict[str, t.Any]:
     """A `calls` record from one item of POST /v2/calls/extensive: `metaData` flattened, the rest in snake_case.
 
     Parties nested in the call carry every key of the `parties` stream (null where Gong omits one).
@@ -675,7 +744,7 @@ def call_record(call: dict, *, include_media_urls: bool) -> dict:
     return record
 
 
-def party_record(call: dict, party: dict) -> dict:
+def party_record(call: dict[str, t.Any], party: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `parties` record: the party of a call, with the call's id and `started`."""
     record = dict.fromkeys(PARTY_KEYS)
     record.update(party)
@@ -685,7 +754,7 @@ def party_record(call: dict, party: dict) -> dict:
     return record
 
 
-def transcript_record(call: dict, entries: list[list[dict]]) -> dict:
+def transcript_record(call: dict[str, t.Any], entries: list[list[dict[str, t.Any]]]) -> dict[str, t.Any]:
     """A `transcripts` record from the entries Gong returned for one call (joined in time order); each
     monologue also says who spoke, from the call's own parties (speakers.add_gong_speakers)."""
     monologues = entries[0] if len(entries) == 1 else sorted(chain(*entries), key=_monologue_start)
@@ -700,13 +769,13 @@ def transcript_record(call: dict, entries: list[list[dict]]) -> dict:
     }
 
 
-def _monologue_start(monologue: dict) -> float:
+def _monologue_start(monologue: dict[str, t.Any]) -> float:
     sentences = monologue.get("sentences") or ()
     first = sentences[0].get("start") if sentences else None
     return first if isinstance(first, int | float) else 0
 
 
-def user_record(user: dict) -> dict:
+def user_record(user: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `users` record from one item of GET /v2/users."""
     record = dict.fromkeys(USER_FIELDS)
     record.update(snake_keys(user))
@@ -736,7 +805,9 @@ class CallChildStream(GongStream):
         return self.batches[context["call_batch"]]
 
     @override
-    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: Context | None = None
+    ) -> None:
         # private SDK API: bookmarks move only when `calls` commits a finished window (its watermark).
         return
 
@@ -754,7 +825,7 @@ class PartiesStream(CallChildStream):
     required_scope = "api:calls:read:extensive"
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         for call in self.batch(context).calls:
             for party in call.get("parties") or ():
                 yield party_record(call, party)
@@ -770,7 +841,9 @@ class TranscriptsStream(CallChildStream):
     required_scope = "api:calls:read:transcript"
 
     @override
-    def prepare_request_payload(self, context: Context | None, next_page_token: str | None) -> dict:
+    def prepare_request_payload(
+        self, context: Context | None, next_page_token: str | None
+    ) -> dict[str, t.Any]:
         assert context is not None
         # Gong returns the transcripts of these ids "that took place during the time period": the windows
         # the calls were listed in, widened to their `started` in case Gong filed any by another time.
@@ -789,17 +862,17 @@ class TranscriptsStream(CallChildStream):
             body["cursor"] = next_page_token
         return body
 
-    def fetch(self, batch: CallBatch) -> list[dict]:
+    def fetch(self, batch: CallBatch) -> list[dict[str, t.Any]]:
         """The `transcripts` records of a batch's wanted calls (a scheduler task; pages joined).
 
         Nothing promises one entry per call: a long transcript may come in parts, and a page may repeat an
         entry. Parts are joined in time order; a repeated entry counts once.
         """
         wanted = {call["id"]: call for call in batch.wanted}
-        parts: dict[str, list[list[dict]]] = {}
+        parts: dict[str, list[list[dict[str, t.Any]]]] = {}
         for item in self.fetch_all({"calls": batch.wanted, "windows": list(batch.windows)}):
             call_id = as_id(item.get("callId"))
-            if call_id not in wanted:
+            if call_id is None or call_id not in wanted:
                 continue  # not a call of this batch (never expected; never emitted unasked)
             transcript = item.get("transcript") or []
             entries = parts.setdefault(call_id, [])
@@ -808,7 +881,7 @@ class TranscriptsStream(CallChildStream):
         return [transcript_record(wanted[call_id], entries) for call_id, entries in parts.items()]
 
     @override
-    def fetch_all(self, context: Context | None) -> list[dict]:
+    def fetch_all(self, context: Context | None) -> list[dict[str, t.Any]]:
         # Items repeat across parts of one transcript: restarts skip whole repeated items only.
         return list(
             restart_on_expiry(
@@ -820,7 +893,7 @@ class TranscriptsStream(CallChildStream):
         )
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         if self.selected:
             yield from self.batch(context).transcripts
 
@@ -837,11 +910,11 @@ class UsersStream(GongStream, FullTableStream):
     required_scope = "api:users:read"
 
     @override
-    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict:
+    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict[str, t.Any]:
         return {"cursor": next_page_token} if next_page_token else {}
 
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict]:
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         users = restart_on_expiry(
             lambda: self.request_records(context),
             key=lambda u: repr(u.get("id")),

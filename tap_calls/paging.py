@@ -65,7 +65,7 @@ class SkipPaginator(BaseAPIPaginator[int]):
         returned = len(body.get(self.records_key) or ())
         pagination = body.get("pagination")
         if pagination is None:
-            asked = int(parse_qs(urlparse(response.request.url).query).get("limit", ["0"])[0])
+            asked = int(parse_qs(urlparse(str(response.request.url)).query).get("limit", ["0"])[0])
             next_skip = (self.current_value or 0) + returned if returned and returned >= asked else None
         elif not pagination.get("hasMore"):
             next_skip = None

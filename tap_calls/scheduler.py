@@ -290,12 +290,12 @@ class TaskGroup(t.Generic[K]):
             self.outstanding += 1
         self.scheduler._dispatch()
 
-    def next_result(self) -> tuple[K, t.Any]:
-        """Block until a task of this group finishes; return its key and result.
+    def next_result(self, default: t.Any = None) -> t.Any:
+        """Block until a task of this group finishes; return `(key, result)`, or `default` when no task is
+        outstanding (all cancelled).
 
         Raises:
             Exception: whatever the task raised (the rest of the group is cancelled first).
-            LookupError: nothing is outstanding.
         """
         while self.outstanding:
             key, result, error = self.results.get()
@@ -306,16 +306,15 @@ class TaskGroup(t.Generic[K]):
             if result is _CANCELLED:
                 continue
             return key, result
-        msg = "no task is outstanding"
-        raise LookupError(msg)
+        return default
 
     def __iter__(self) -> Iterator[tuple[K, t.Any]]:
         """Results until no task is queued or running (tasks submitted meanwhile are waited for too)."""
         while self.outstanding:
-            try:
-                yield self.next_result()
-            except LookupError:
+            result = self.next_result(default=_END)
+            if result is _END:
                 return
+            yield result
 
     def cancel(self) -> None:
         """Drop the queued tasks; running ones finish but their results are ignored."""

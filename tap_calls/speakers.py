@@ -97,7 +97,7 @@ def gong_speaker_fields(party: Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     return fields
 
 
-def add_gong_speakers(monologues: object, parties: object) -> list | None:
+def add_gong_speakers(monologues: object, parties: object) -> list[t.Any] | None:
     """Gong monologues with `speaker_name`, `speaker_email_address`, `speaker_title`, `speaker_affiliation`,
     `speaker_user_id` and `speaker_party_id` added.
 
@@ -113,7 +113,7 @@ def add_gong_speakers(monologues: object, parties: object) -> list | None:
     if not isinstance(monologues, list):
         return monologues  # type: ignore[return-value]
     index = gong_speaker_index(parties)
-    out: list = []
+    out: list[t.Any] = []
     for monologue in monologues:
         if not isinstance(monologue, Mapping):
             out.append(monologue)
@@ -186,7 +186,7 @@ def _user_name(names_by_user_id: Mapping[str, str], user_id: object) -> str | No
 
 def add_clari_speakers(
     record: Mapping[str, t.Any], names_by_user_id: Mapping[str, str] | None
-) -> list | None:
+) -> list[t.Any] | None:
     """A Clari call's `transcript` with `speaker_name`, `speaker_email`, `speaker_user_id` and
     `speaker_affiliation` added to every line.
 
@@ -206,7 +206,7 @@ def add_clari_speakers(
         return transcript
     index = clari_speaker_index(record, names_by_user_id)
     nobody = dict.fromkeys(CLARI_SPEAKER_FIELDS)
-    out: list = []
+    out: list[t.Any] = []
     for line in transcript:
         if not isinstance(line, Mapping):
             out.append(line)

@@ -28,7 +28,13 @@ from singer_sdk.plugin_base import SingerCommand
 from singer_sdk.singerlib import Catalog, StateMessage
 
 from tap_calls import inputs
-from tap_calls.clari import ClariCallsStream
+from tap_calls.clari import ClariCallsStream, ClariDirectory
+from tap_calls.clari_more import (
+    ClariScorecardsStream,
+    ClariScorecardTemplatesStream,
+    ClariTopicsStream,
+    ClariUsersStream,
+)
 from tap_calls.dates import parse_datetime
 from tap_calls.errors import TapCallsError
 from tap_calls.gong import CallBatches, CallsStream, PartiesStream, TranscriptsStream, UsersStream
@@ -392,7 +398,14 @@ class TapCalls(Tap):
             clari = self.scheduler(
                 "Clari Copilot", "clari_requests_per_second", 10, quota=100_000, period="week"
             )
-            streams.append(ClariCallsStream(self, scheduler=clari))
+            directory = ClariDirectory()  # GET /users once per run, for clari_users and clari_calls' speakers
+            streams += [
+                ClariCallsStream(self, scheduler=clari, directory=directory),
+                ClariUsersStream(self, scheduler=clari, directory=directory),
+                ClariTopicsStream(self, scheduler=clari),
+                ClariScorecardsStream(self, scheduler=clari),
+                ClariScorecardTemplatesStream(self, scheduler=clari),
+            ]
         for stream in streams:
             stream.logger.addFilter(_quiet_about_user_errors)
         return streams

@@ -110,13 +110,22 @@ def test_batch_messages_write_jsonl_gz_files_that_hold_every_record(sandbox, tmp
             assert i > last_calls_batch
 
 
+CLARI_STREAMS = (
+    "clari_calls",
+    "clari_users",
+    "clari_topics",
+    "clari_scorecards",
+    "clari_scorecard_templates",
+)
+
+
 @pytest.mark.parametrize(
     ("config", "streams"),
     [
-        ({}, {"calls", "parties", "transcripts", "users", "clari_calls"}),
+        ({}, {"calls", "parties", "transcripts", "users", *CLARI_STREAMS}),
         ({"access_key": "k", "access_key_secret": "s"}, {"calls", "parties", "transcripts", "users"}),
         ({"access_token": "t"}, {"calls", "parties", "transcripts", "users"}),
-        ({"clari_api_key": "k", "clari_api_password": "p"}, {"clari_calls"}),
+        ({"clari_api_key": "k", "clari_api_password": "p"}, set(CLARI_STREAMS)),
     ],
 )
 def test_discovery_lists_the_configured_sources_streams_with_the_contract_keys(config, streams):
@@ -131,6 +140,10 @@ def test_discovery_lists_the_configured_sources_streams_with_the_contract_keys(c
         "transcripts": (["call_id"], "call_started"),
         "users": (["id"], None),
         "clari_calls": (["id"], "last_modified_time"),
+        "clari_users": (["id"], None),
+        "clari_topics": (["topic_id"], None),
+        "clari_scorecards": (["id"], None),
+        "clari_scorecard_templates": (["id"], None),
     }
     for name, entry in entries.items():
         assert (list(entry["key_properties"]), entry.get("replication_key")) == contract[name]

@@ -186,12 +186,15 @@ def test_details_pool_never_exceeds_the_cap():
         assert busiest <= 10
 
 
+CLARI_MORE = {"clari_users", "clari_topics", "clari_scorecards", "clari_scorecard_templates"}
+
+
 @pytest.mark.parametrize(
     ("sources", "streams"),
     [
         (("gong",), {"calls", "parties", "transcripts", "users"}),
-        (("clari",), {"clari_calls"}),
-        (("gong", "clari"), {"calls", "parties", "transcripts", "users", "clari_calls"}),
+        (("clari",), {"clari_calls", *CLARI_MORE}),
+        (("gong", "clari"), {"calls", "parties", "transcripts", "users", "clari_calls", *CLARI_MORE}),
     ],
 )
 def test_each_configured_source_syncs_just_its_streams(sources, streams):

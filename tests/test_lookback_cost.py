@@ -155,7 +155,8 @@ def test_clari_a_full_look_back_fetches_details_for_changed_calls_only(busy_clar
 
 def test_max_requests_per_run_stops_one_source_with_one_line_and_resumes(tmp_path):
     """The Gong budget runs out: one WARNING, Clari still completes, exit 0, and the next run resumes."""
-    # Clari needs 5 requests here (a listing, 3 details, GET /users): within the same per-source budget.
+    # Clari needs at most 10 requests here (a listing, 3 details, GET /users for the speakers and for clari_users,
+    # clari_topics, clari_scorecard_templates, 2 pages of clari_scorecards): within the same per-source budget.
     with Sandbox(
         seed=33, gong_calls=900, gong_span_days=60, gong_users=5, clari_calls=3, clari_span_days=60
     ) as sb:
@@ -165,7 +166,7 @@ def test_max_requests_per_run_stops_one_source_with_one_line_and_resumes(tmp_pat
             "start_date": (sb.now - timedelta(days=61)).isoformat(),
             "requests_per_second": 3,
             "clari_requests_per_second": 500,
-            "max_requests_per_run": 6,
+            "max_requests_per_run": 12,
             "lookback_days": 0,
         }
         (tmp_path / "config.json").write_text(json.dumps(config))
@@ -181,9 +182,9 @@ def test_max_requests_per_run_stops_one_source_with_one_line_and_resumes(tmp_pat
         warnings = [
             line for line in first.stderr.splitlines() if "stopped early" in line and "WARNING" in line
         ]
-        assert len(warnings) == 1, warnings and "max_requests_per_run=6" in warnings[0]
+        assert len(warnings) == 1, warnings and "max_requests_per_run=12" in warnings[0]
         assert "Traceback" not in first.stderr
-        assert gong_count(sb) == 6
+        assert gong_count(sb) == 12
         partial = parse(first.stdout)
         assert partial.messages[-1]["type"] == "STATE"
         assert sorted(partial.ids("clari_calls")) == sorted(

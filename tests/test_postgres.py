@@ -35,6 +35,10 @@ PRIMARY_KEYS = {
     "transcripts": ["call_id"],
     "users": ["id"],
     "clari_calls": ["id"],
+    "clari_users": ["id"],
+    "clari_topics": ["topic_id"],
+    "clari_scorecards": ["id"],
+    "clari_scorecard_templates": ["id"],
 }
 RATES = {"TAP_CALLS_REQUESTS_PER_SECOND": "20", "TAP_CALLS_CLARI_REQUESTS_PER_SECOND": "50"}
 
@@ -193,6 +197,10 @@ def expected_counts(sb: Sandbox, start: datetime) -> dict[str, int]:
         "transcripts": sum(1 for c in calls if c.has_transcript),
         "users": len(sb.gong.user_ids()),
         "clari_calls": len(sb.clari.expected_calls(modified_gt=start)),
+        "clari_users": len(sb.clari_more.expected_users()),
+        "clari_topics": len(sb.clari_more.expected_topics()),
+        "clari_scorecards": len(sb.clari_more.expected_scorecards()),
+        "clari_scorecard_templates": len(sb.clari_more.expected_templates()),
     }
 
 

@@ -469,7 +469,18 @@ def test_connection_test_mode_reads_one_record_per_stream_quietly(sandbox, tmp_p
     assert result.returncode == 0, result.stderr[-2000:]
     run = parse(result.stdout)
     assert {stream: len(rows) for stream, rows in run.records.items()} == dict.fromkeys(
-        ("calls", "parties", "transcripts", "users", "clari_calls"), 1
+        (
+            "calls",
+            "parties",
+            "transcripts",
+            "users",
+            "clari_calls",
+            "clari_users",
+            "clari_topics",
+            "clari_scorecards",
+            "clari_scorecard_templates",
+        ),
+        1,
     )
     assert error_lines(result) == []
 

@@ -292,3 +292,16 @@ def test_missing_ids_stay_missing_never_the_string_none():
     assert user_record({"emailAddress": "a@b"})["id"] is None
     assert user_record({"id": None})["id"] is None
     assert as_id(7.0) == "7" and as_id(7) == "7" and as_id("7") == "7" and as_id(None) is None
+
+
+@pytest.mark.parametrize("error", [KeyError("missing"), LookupError("lookup"), RuntimeError("boom")])
+def test_any_task_error_reaches_the_consumer_even_a_lookup_error(error):
+    scheduler = Scheduler("x", RateLimiter(1000))
+
+    def fail() -> None:
+        raise error
+
+    with pytest.raises(type(error)), scheduler.group() as group:
+        group.submit("k", fail)
+        list(group)
+    scheduler.shutdown()

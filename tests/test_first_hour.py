@@ -283,7 +283,9 @@ def test_start_date_leaving_nothing_to_read_warns(files, sb: Sandbox) -> None:
         assert re.search(r"not before its end \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", mine[0]), mine[0]
     assert len(warnings) == 2, warnings
     msgs = messages(proc.stdout)
-    assert not [m for m in msgs if m["type"] == "RECORD" and m["stream"] in {"calls", "parties", "clari_calls"}]
+    assert not [
+        m for m in msgs if m["type"] == "RECORD" and m["stream"] in {"calls", "parties", "clari_calls"}
+    ]
 
 
 def test_bookmark_window_leaving_nothing_to_read_warns(files, sb: Sandbox) -> None:

@@ -51,7 +51,7 @@ def read_json_file(path: str, what: str) -> t.Any:
         raise TapCallsError(msg) from None
 
 
-def read_config_file(path: str) -> dict:
+def read_config_file(path: str) -> dict[str, t.Any]:
     value = read_json_file(path, "config")
     if value is None:
         msg = f'config file {path!r} is empty: it must hold a JSON object of settings, e.g. {{"start_date": "…"}}'
@@ -63,7 +63,7 @@ def read_config_file(path: str) -> dict:
     return value
 
 
-def read_catalog_file(path: str) -> dict:
+def read_catalog_file(path: str) -> dict[str, t.Any]:
     value = read_json_file(path, "catalog")
     hint = "write one with `tap-calls --config CONFIG --discover > catalog.json`"
     if value is None:
@@ -117,7 +117,7 @@ def parse_instant(value: t.Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def usable_state(state: t.Any, streams: Mapping[str, str | None]) -> tuple[dict, list[str]]:
+def usable_state(state: t.Any, streams: Mapping[str, str | None]) -> tuple[dict[str, t.Any], list[str]]:
     """The part of `state` the tap can use, and one WARNING line per part it cannot.
 
     `streams` maps every stream the tap has (configured or not) to its replication key (None: full table).

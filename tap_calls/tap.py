@@ -25,7 +25,7 @@ from singer_sdk.exceptions import (
 )
 from singer_sdk.mapper import PluginMapper
 from singer_sdk.plugin_base import SingerCommand
-from singer_sdk.singerlib import Catalog, StateMessage
+from singer_sdk.singerlib import Catalog, CatalogEntry, StateMessage
 
 from tap_calls import inputs
 from tap_calls.clari import ClariCallsStream, ClariDirectory
@@ -217,13 +217,13 @@ class StateTrackingWriter(MsgSpecWriter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.last_state: dict | None = None
+        self.last_state: dict[str, t.Any] | None = None
         self.state_is_last = False
 
     def write_message(self, message: t.Any) -> None:
         super().write_message(message)
         if isinstance(message, StateMessage):
-            self.last_state = copy.deepcopy(message.value)  # the tap keeps mutating its state dict
+            self.last_state = copy.deepcopy(dict(message.value))  # the tap keeps mutating its state
             self.state_is_last = True
         else:
             self.state_is_last = False
@@ -435,7 +435,8 @@ class TapCalls(Tap):
         records are never written, but the SDK consults its primary map to filter child records).
         """
         self.mapper = PluginMapper(plugin_config=dict(self.config), logger=self.logger)
-        selected, unselected = [], []
+        selected: list[CatalogEntry] = []
+        unselected: list[CatalogEntry] = []
         for entry in self.catalog.streams:
             is_selected = entry.metadata.resolve_selection().get((), False)
             (selected if is_selected else unselected).append(entry)
@@ -543,7 +544,7 @@ class TapCalls(Tap):
         )
 
     @classmethod
-    def read_state_file(cls, path: str) -> dict:
+    def read_state_file(cls, path: str) -> dict[str, t.Any]:
         value = inputs.read_json_file(path, "state")
         if value is None:
             cls.logger.warning(
@@ -579,7 +580,7 @@ class TapCalls(Tap):
         input_catalog = None
         if catalog:
             try:
-                input_catalog = Catalog.from_dict(inputs.read_catalog_file(catalog))  # type: ignore[arg-type]
+                input_catalog = Catalog.from_dict(inputs.read_catalog_file(catalog))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 msg = f"catalog file {catalog!r} is not a Singer catalog ({type(exc).__name__}: {exc})"
                 raise TapCallsError(msg) from None

@@ -385,28 +385,33 @@ def test_stream_map_on_a_selected_stream_still_applies(files, sb: Sandbox) -> No
 
 
 def test_quota_stop_ends_with_the_last_committed_state(tmp_path: Path) -> None:
-    """Small windows (tests/tap_with_small_windows.py), so the quota runs out mid-backfill, mid-window."""
-    with Sandbox(seed=5, gong_calls=600, gong_span_days=100, clari_calls=0, gong_daily_quota=9) as sandbox:
+    """Small windows (tests/tap_with_small_windows.py), so the quota runs out mid-backfill, mid-window.
+
+    A full backfill here costs about 75 Gong requests; a quota of 45 stops it with some windows committed.
+    """
+    with Sandbox(seed=5, gong_calls=3000, gong_span_days=200, clari_calls=0, gong_daily_quota=45) as sandbox:
+        start = sandbox.now - timedelta(days=201)
         config = tmp_path / "config.json"
         config.write_text(
-            json.dumps(
-                {
-                    **sandbox.gong_config(),
-                    "start_date": iso(sandbox.now - timedelta(days=101)),
-                    "requests_per_second": 50,
-                }
-            )
+            json.dumps({**sandbox.gong_config(), "start_date": iso(start), "requests_per_second": 50})
         )
         proc = tap("--config", str(config), cwd=REPO, module="tests.tap_with_small_windows")
+        expected = sandbox.gong.expected_calls(start, None)
     line = one_error(proc)
     assert "Gong asks to wait 3600 s" in line and "max_retry_wait_seconds" in line
     msgs = messages(proc.stdout)
-    assert records(msgs, "calls"), "the quota ran out before any record: the test proves nothing"
+    emitted = {r["id"] for r in records(msgs, "calls")}
+    assert 0 < len(emitted) < len(expected), (
+        "the quota did not stop the backfill midway: the test proves nothing"
+    )
     assert msgs[-1]["type"] == "STATE", "the last message is not a STATE"
-    # ... and it is the furthest one: no later message undoes the progress committed before the stop.
     final = msgs[-1]["value"]["bookmarks"]["calls"]["replication_key_value"]
     committed = [s["bookmarks"].get("calls", {}).get("replication_key_value") for s in states(msgs)]
-    assert final == committed[-1] and final in committed
+    assert final == committed[-1]
+    # Resuming from it loses nothing: every call up to the bookmark was emitted.
+    bookmark = datetime.fromisoformat(final)
+    missing = [c.id for c in expected if c.started <= bookmark and c.id not in emitted]
+    assert not missing, f"{len(missing)} calls up to the final bookmark {final} were never emitted"
 
 
 def test_write_final_state_repeats_the_last_state_when_other_messages_followed(capfdbinary) -> None:

@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
         "--only",
         type=int,
         action="append",
-        choices=range(1, 7),
+        choices=range(1, len(MEASUREMENTS) + 1),
         metavar="N",
         help="run metric N only (repeatable)",
     )

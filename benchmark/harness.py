@@ -20,7 +20,10 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -106,6 +109,20 @@ class Sandbox:
         with urllib.request.urlopen(self.url + path, timeout=120) as response:  # noqa: S310 (loopback)
             return json.loads(response.read())
 
+    def post(self, path: str, body: dict | None = None) -> Any:
+        request = urllib.request.Request(  # noqa: S310 (loopback)
+            self.url + path,
+            data=json.dumps(body or {}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 (loopback)
+            return json.loads(response.read())
+
+    def clear(self) -> None:
+        """Forget the requests served so far (``count``, ``stats`` and ``requests_log`` start again)."""
+        self.post("/_sandbox/clear")
+
     def truth(self) -> dict:
         return self.get("/_sandbox/truth")
 
@@ -113,8 +130,8 @@ class Sandbox:
         """``[{source, path, status, count}]`` for every request served so far."""
         return self.get("/_sandbox/stats")["counts"]
 
-    def requests_log(self) -> list[dict]:
-        return self.get("/_sandbox/log")
+    def requests_log(self, bodies: bool = False) -> list[dict]:
+        return self.get("/_sandbox/log?bodies=1" if bodies else "/_sandbox/log")
 
     def count(self, source: str, paths: tuple[str, ...] = (), status: int | None = None) -> int:
         return sum(
@@ -219,6 +236,9 @@ def run_process(
     )
 
 
+CALL_STREAMS = ("calls", "parties", "transcripts", "users", "clari_calls")
+
+
 class TapRunner:
     """Runs ``tap-calls --config FILE [--catalog FILE]``; with ``profile_dir``, under cProfile instead."""
 
@@ -244,12 +264,17 @@ class TapRunner:
         config: dict,
         *,
         catalog: dict | None = None,
+        state: dict | None = None,
         stdout: Path | None = None,
         timeout: float = 900,
     ) -> Run:
+        if catalog is None:  # the call streams: what the benchmark measures (the others cost requests at 3/s)
+            catalog = select_streams(self.discover(config), CALL_STREAMS)
         args = [*self.command(name), "--config", str(self.write_json(f"{name}.config.json", config))]
         if catalog is not None:
             args += ["--catalog", str(self.write_json(f"{name}.catalog.json", catalog))]
+        if state is not None:
+            args += ["--state", str(self.write_json(f"{name}.state.json", state))]
         log(f"{name}: {' '.join(Path(a).name if a.startswith('/') else a for a in args)}")
         run = run_process(args, name=name, workdir=self.workdir, stdout=stdout, timeout=timeout)
         log(
@@ -270,12 +295,50 @@ class TapRunner:
         return json.loads(path.read_text(encoding="utf-8"))
 
 
+@dataclass
+class Output:
+    """What a tap wrote to stdout: a few fields of each record (``keep``: per stream), and its last STATE."""
+
+    records: dict[str, list[dict]] = field(default_factory=dict)
+    state: dict | None = None
+
+    def ids(self, stream: str, key: str = "id") -> list:
+        return [record[key] for record in self.records.get(stream, [])]
+
+
+def read_output(path: Path, keep: dict[str, tuple[str, ...] | Callable[[dict], dict]]) -> Output:
+    """The records of the streams in ``keep`` and the last STATE of a tap's output.
+
+    Per stream, ``keep`` names the fields to keep or is a function that returns what to keep of a record. Keep
+    little: a child's ``ru_maxrss`` (``wait4``) counts this process's peak RSS too (it carries over ``exec``).
+    """
+    out = Output()
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            message = json.loads(line)
+            kind = message.get("type")
+            if kind == "RECORD" and message["stream"] in keep:
+                record = message["record"]
+                project = keep[message["stream"]]
+                out.records.setdefault(message["stream"], []).append(
+                    project(record) if callable(project) else {name: record.get(name) for name in project}
+                )
+            elif kind == "STATE":
+                out.state = message["value"]
+    return out
+
+
 def select_only(catalog: dict, stream: str) -> dict:
     """The catalog with ``stream`` selected and every other stream deselected."""
+    return select_streams(catalog, (stream,))
+
+
+def select_streams(catalog: dict, streams: tuple[str, ...]) -> dict:
+    """The catalog with ``streams`` selected and every other stream deselected."""
     for entry in catalog["streams"]:
         for meta in entry.get("metadata", []):
             if meta.get("breadcrumb") == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] == stream
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
     return catalog
 
 

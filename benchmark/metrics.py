@@ -1,16 +1,29 @@
-"""The six measurements. Each starts its own sandbox process, runs the tap as a subprocess, and returns a Row."""
+"""The measurements. Each starts its own sandbox process, runs the tap as a subprocess, and fills in a Row."""
 
 from __future__ import annotations
 
+import collections
 import itertools
 import json
 import statistics
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmark.harness import PYTHON, REPO, Run, Sandbox, TapRunner, log, run_process, select_only
+from benchmark.harness import (
+    PYTHON,
+    REPO,
+    Output,
+    Run,
+    Sandbox,
+    TapRunner,
+    iso,
+    log,
+    read_output,
+    run_process,
+    select_only,
+)
 
 EXTENSIVE = "/v2/calls/extensive"
 TRANSCRIPT = "/v2/calls/transcript"
@@ -33,6 +46,13 @@ class Sizes:
     memory_small: int  # 5
     memory_large: int  # 5
     clari_calls: int  # 6
+    latency_calls: int  # 7, 8: Gong calls, about 100 a day
+    gong_latency: tuple[float, float]  # 7, 8: the sandbox answers every Gong request after this many seconds
+    clari_latency: float  # 9
+    clari_latency_calls: int  # 9
+    hourly_gong_per_day: int  # 10: Gong calls a day, over the 7-day look-back
+    hourly_clari_calls: int  # 11: Clari calls over 14 days
+    hourly_uncapped: bool  # 10, 11: the counted runs without the rate caps too (quick: counts only, faster)
 
 
 FULL = Sizes(
@@ -44,6 +64,13 @@ FULL = Sizes(
     memory_small=10_000,
     memory_large=100_000,
     clari_calls=300,
+    latency_calls=12_000,
+    gong_latency=(1.0, 2.0),
+    clari_latency=1.5,
+    clari_latency_calls=600,
+    hourly_gong_per_day=1_000,
+    hourly_clari_calls=2_000,
+    hourly_uncapped=False,
 )
 QUICK = Sizes(
     requests_calls=500,
@@ -54,6 +81,13 @@ QUICK = Sizes(
     memory_small=200,
     memory_large=1_000,
     clari_calls=25,
+    latency_calls=100,
+    gong_latency=(0.1, 0.2),
+    clari_latency=0.15,
+    clari_latency_calls=12,
+    hourly_gong_per_day=30,
+    hourly_clari_calls=60,
+    hourly_uncapped=True,
 )
 
 
@@ -94,6 +128,15 @@ def _check_calls(row: Row, run: Run, truth: dict) -> bool:
         row.notes.append(f"the tap emitted {emitted} calls, the sandbox holds {expected} public calls")
         return False
     return True
+
+
+def _keep_timeline(workdir: Path, sb: Sandbox) -> list[dict]:
+    """The sandbox's log of Gong and Clari requests, also kept as ``requests.jsonl`` (to study a --workdir)."""
+    served = [s for s in sb.requests_log() if s["source"] != "control"]
+    with open(workdir / "requests.jsonl", "w", encoding="utf-8") as out:
+        for s in served:
+            out.write(json.dumps({k: s[k] for k in ("source", "path", "status", "t_start", "t_end")}) + "\n")
+    return served
 
 
 # ------------------------------------------------------------------------------------------------ 1
@@ -294,12 +337,15 @@ def _busiest_second(times: list[float]) -> int:
     return best
 
 
-def clari_details_rate(bench: Bench, row: Row) -> None:
-    n = bench.sizes.clari_calls
-    with bench.sandbox("6-clari", gong_calls=0, clari_calls=n, clari_latency=0.15, clari_rate_limit=10) as sb:
+def _clari_details_rate(bench: Bench, row: Row, *, name: str, calls: int, latency: float) -> None:
+    """Details/s (first to last start), the busiest second of all Clari requests, and 429s."""
+    with bench.sandbox(
+        name, gong_calls=0, clari_calls=calls, clari_latency=latency, clari_rate_limit=10
+    ) as sb:
         truth = sb.truth()
-        run = bench.tap("6-clari").run("tap", sb.clari_config()).check()
-        served = [s for s in sb.requests_log() if s["source"] == "clari"]
+        runner = bench.tap(name)
+        run = runner.run("tap", sb.clari_config()).check()
+        served = [s for s in _keep_timeline(runner.workdir, sb) if s["source"] == "clari"]
     details = sorted(s["t_start"] for s in served if s["path"] == DETAILS)
     everything = sorted(s["t_start"] for s in served)
     too_many = sum(1 for s in served if s["status"] == 429)
@@ -313,9 +359,348 @@ def clari_details_rate(bench: Bench, row: Row) -> None:
         row.notes.append(f"the tap emitted {run.records_done('clari_calls')} clari_calls of {expected}")
     row.ok = complete and row.value >= 9 and peak <= 10 and too_many == 0
     row.notes.append(
-        f"{n} Clari calls; {len(details)} details requests over {span:.1f} s (first to last start), "
-        f"{len(served) - len(details)} list requests; tap default clari_requests_per_second"
+        f"{calls} Clari calls answered after {latency:g} s; {len(details)} details requests over {span:.1f} s "
+        f"(first to last start), {len(served) - len(details)} list requests; tap default "
+        f"clari_requests_per_second; tap wall {run.wall:.1f} s"
     )
+
+
+def clari_details_rate(bench: Bench, row: Row) -> None:
+    _clari_details_rate(bench, row, name="6-clari", calls=bench.sizes.clari_calls, latency=0.15)
+
+
+# ------------------------------------------------------------------------------------------------ 7, 8
+GONG_RECORDS = {
+    "calls": lambda call: {"id": call["id"], "party_ids": [p.get("id") for p in call.get("parties") or []]},
+    "parties": ("call_id", "id"),
+    "transcripts": ("call_id",),
+}
+
+
+def _exact_gong(output: Output, truth: dict) -> list[str]:
+    """What differs between the Gong records a tap emitted and the sandbox's truth (empty: exact)."""
+    problems: list[str] = []
+    public = set(truth["gong_call_ids"])
+    with_transcript = public.intersection(truth["gong_transcript_call_ids"])
+    for stream, key, wanted in (("calls", "id", public), ("transcripts", "call_id", with_transcript)):
+        ids = output.ids(stream, key)
+        got = set(ids)
+        if len(ids) != len(got) or got != wanted:
+            problems.append(
+                f"{stream}: {len(ids)} records, {len(got)} distinct ids, {len(wanted)} expected; "
+                f"{len(wanted - got)} missing, {len(got - wanted)} unexpected"
+            )
+    nested = collections.Counter(
+        (call["id"], party_id) for call in output.records.get("calls", []) for party_id in call["party_ids"]
+    )
+    parties = collections.Counter((p["call_id"], p["id"]) for p in output.records.get("parties", []))
+    if parties != nested:
+        problems.append(
+            f"parties: {parties.total()} records, {nested.total()} in the calls' `parties`; "
+            f"{(nested - parties).total()} missing, {(parties - nested).total()} unexpected"
+        )
+    return problems
+
+
+def _gong_rate_at_latency(bench: Bench, row: Row, delay: float) -> None:
+    n = bench.sizes.latency_calls
+    span_days = n / 100
+    name = f"{row.number}-gong-latency"
+    runner = bench.tap(name)
+    out_path = runner.workdir / "tap.jsonl"
+    with bench.sandbox(
+        name,
+        gong_calls=n,
+        gong_span_days=span_days,
+        transcript_size="small",
+        gong_rate_limit=3,
+        gong_latency=delay,
+    ) as sb:
+        truth = sb.truth()
+        run = runner.run("tap", sb.gong_config(), stdout=out_path, timeout=1500).check()
+        requests = sb.count("gong")
+        too_many = sb.count("gong", status=429)
+        extensive, transcript = sb.count("gong", (EXTENSIVE,), 200), sb.count("gong", (TRANSCRIPT,), 200)
+        _keep_timeline(runner.workdir, sb)
+    output = read_output(out_path, GONG_RECORDS)
+    out_path.unlink()
+    problems = _exact_gong(output, truth)
+    row.notes += problems
+    row.value = run.wall / (requests / 3)
+    share = 100 * too_many / requests
+    row.measured = f"{row.value:.3f} ({too_many} x 429 = {share:.1f} %)"
+    row.ok = not problems and row.value <= 1.15 and share <= 1
+    row.notes.append(
+        f"{n:,} calls over {span_days:g} day{'' if span_days == 1 else 's'} answered after {delay:g} s, sandbox limit 3/s, small transcripts, "
+        f"tap default requests_per_second; {requests} Gong requests (all paths and statuses; {extensive} "
+        f"{EXTENSIVE} + {transcript} {TRANSCRIPT} answered 200) in {run.wall:.1f} s of tap wall time "
+        f"(ideal {requests / 3:.1f} s); calls, parties and transcripts "
+        + ("exact" if not problems else "NOT exact")
+        + f" ({len(output.records.get('calls', []))} calls, {len(output.records.get('parties', []))} parties, "
+        f"{len(output.records.get('transcripts', []))} transcripts)"
+    )
+
+
+def gong_rate_at_1s(bench: Bench, row: Row) -> None:
+    _gong_rate_at_latency(bench, row, bench.sizes.gong_latency[0])
+
+
+def gong_rate_at_2s(bench: Bench, row: Row) -> None:
+    _gong_rate_at_latency(bench, row, bench.sizes.gong_latency[1])
+
+
+# ------------------------------------------------------------------------------------------------ 9
+def clari_details_rate_at_latency(bench: Bench, row: Row) -> None:
+    _clari_details_rate(
+        bench,
+        row,
+        name="9-clari-latency",
+        calls=bench.sizes.clari_latency_calls,
+        latency=bench.sizes.clari_latency,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ 10, 11
+# An hourly schedule: 23 runs a day re-read a short overlap before the bookmark, one a day the full look-back.
+SHORT_RUNS_A_DAY = 23
+GONG_QUOTA_PER_DAY = 10_000
+CLARI_QUOTA_PER_WEEK = 100_000
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _bookmark(state: dict | None, stream: str) -> datetime:
+    value = ((state or {}).get("bookmarks", {}).get(stream) or {}).get("replication_key_value")
+    if not value:
+        raise RuntimeError(f"the tap's last STATE has no bookmark for {stream}: {str(state)[:300]}")
+    return _instant(value)
+
+
+@dataclass
+class _Schedule:
+    """Runs of the tap against one sandbox, each from the previous run's STATE, counting requests per run."""
+
+    runner: TapRunner
+    sb: Sandbox
+    source: str  # "gong" | "clari"
+    config: dict
+    keep: dict  # what to read back of the records (read_output)
+    state: dict | None = None
+    uncapped: bool = False  # every run without the rate caps (else only where a run says so)
+    log: list[dict] = field(default_factory=list)  # the last run's requests
+
+    def run(self, name: str, **settings: object) -> tuple[Output, dict[str, int]]:
+        """One run from the last STATE; its records and its requests: per path, ``total``, ``404``, ``429``."""
+        self.sb.clear()
+        if self.uncapped:
+            settings = {"requests_per_second": NO_LIMIT, "clari_requests_per_second": NO_LIMIT, **settings}
+        path = self.runner.workdir / f"{name}.jsonl"
+        self.runner.run(
+            name, {**self.config, **settings}, state=self.state, stdout=path, timeout=1500
+        ).check()
+        self.log = [s for s in self.sb.requests_log(bodies=True) if s["source"] == self.source]
+        with open(self.runner.workdir / f"{name}.requests.jsonl", "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(s) + "\n" for s in self.log)
+        output = read_output(path, self.keep)
+        path.unlink()
+        if output.state is None:
+            raise RuntimeError(f"{name}: the tap wrote no STATE")
+        self.state = output.state
+        counts = collections.Counter(s["path"] for s in self.log)
+        counts.update(
+            total=len(self.log), **{str(c): sum(1 for s in self.log if s["status"] == c) for c in (404, 429)}
+        )
+        log(f"{name}: {_paths(counts)}")
+        return output, dict(counts)
+
+
+def _paths(counts: dict[str, int]) -> str:
+    parts = [f"{n} {path}" for path, n in sorted(counts.items()) if path.startswith("/")]
+    statuses = "".join(f", {counts[c]} answered {c}" for c in ("404", "429") if counts.get(c))
+    return f"{counts.get('total', 0)} requests = " + " + ".join(parts or ["0"]) + statuses
+
+
+def _missing(problems: list[str], what: str, wanted: set, got: set) -> None:
+    if not wanted <= got:
+        problems.append(f"{what}: {len(wanted - got)} of {len(wanted)} not emitted")
+
+
+def _settings(bench: Bench) -> str:
+    return "no rate caps (quick)" if bench.sizes.hourly_uncapped else "default settings"
+
+
+def _per_day(short: int, full: int) -> int:
+    return SHORT_RUNS_A_DAY * short + full
+
+
+def gong_hourly(bench: Bench, row: Row) -> None:
+    per_day = bench.sizes.hourly_gong_per_day
+    days = 7  # the default lookback_days: a full look-back re-lists the whole account
+    name = "10-gong-hourly"
+    problems: list[str] = []
+    keep = {"calls": ("id", "started"), "transcripts": ("call_id",)}
+    with bench.sandbox(name, gong_calls=per_day * days, gong_span_days=days, transcript_size="small") as sb:
+        config = sb.gong_config()
+        del config["end_date"]  # a scheduled run reads up to its own start
+        schedule = _Schedule(bench.tap(name), sb, "gong", config, keep, uncapped=bench.sizes.hourly_uncapped)
+        backfill, backfill_counts = schedule.run("backfill", requests_per_second=NO_LIMIT)
+        truth = sb.truth()
+        public = set(truth["gong_call_ids"])
+        had_transcript = set(truth["gong_transcript_call_ids"])
+        if set(backfill.ids("calls")) != public:
+            problems.append(f"backfill: {len(set(backfill.ids('calls')))} calls of {len(public)}")
+        if set(backfill.ids("transcripts", "call_id")) != public & had_transcript:
+            problems.append(
+                f"backfill: {len(backfill.records.get('transcripts', []))} transcripts of {len(public & had_transcript)}"
+            )
+        bookmark = _bookmark(schedule.state, "calls")
+
+        # A run right after, nothing new: the short overlap only.
+        _, right_after = schedule.run("right-after")
+
+        # An hour later: an hour's new calls (published at once) after the bookmark.
+        added = sb.post(
+            "/_sandbox/gong/add_calls",
+            {
+                "n": max(1, round(per_day / 24)),
+                "started_from": iso(bookmark + timedelta(seconds=1)),
+                "started_to": iso(datetime.now(UTC)),
+            },
+        )["ids"]
+        truth = sb.truth()
+        new = set(added) & set(truth["gong_call_ids"])
+        hourly, hourly_counts = schedule.run("hour-later")
+        _missing(problems, "hour later: new calls", new, set(hourly.ids("calls")))
+        _missing(
+            problems,
+            "hour later: transcripts of new calls",
+            new & set(truth["gong_transcript_call_ids"]),
+            set(hourly.ids("transcripts", "call_id")),
+        )
+
+        # The daily full look-back, after 5 late calls (1 to 5 days back) and 5 late transcripts of calls the
+        # backfill emitted without one.
+        late = sb.post(
+            "/_sandbox/gong/add_calls",
+            {
+                "n": 5,
+                "started_from": iso(bookmark - timedelta(days=5)),
+                "started_to": iso(bookmark - timedelta(days=1)),
+            },
+        )["ids"]
+        look_back = bookmark - timedelta(days=7)
+        in_look_back = [c["id"] for c in backfill.records["calls"] if _instant(c["started"]) >= look_back]
+        late_transcripts = sorted(set(in_look_back) - had_transcript)[:5]
+        for call_id in late_transcripts:
+            sb.post("/_sandbox/gong/update_call", {"id": call_id, "has_transcript": True})
+        truth = sb.truth()
+        full, full_counts = schedule.run("full-look-back", lookback_interval_hours=0)
+        asked = [
+            len(s["body"]["filter"]["callIds"])
+            for s in schedule.log
+            if s["path"] == TRANSCRIPT and (s.get("body") or {}).get("filter", {}).get("callIds")
+        ]
+        late_public = set(late) & set(truth["gong_call_ids"])
+        _missing(problems, "full look-back: late calls", late_public, set(full.ids("calls")))
+        _missing(
+            problems,
+            "full look-back: late transcripts",
+            (late_public & set(truth["gong_transcript_call_ids"])) | set(late_transcripts),
+            set(full.ids("transcripts", "call_id")),
+        )
+    short, whole, transcripts = right_after["total"], full_counts["total"], full_counts.get(TRANSCRIPT, 0)
+    row.value = _per_day(hourly_counts["total"], whole)
+    share = 100 * row.value / GONG_QUOTA_PER_DAY
+    row.measured = (
+        f"{short} / {whole} ({transcripts} transcript); {row.value:,.0f}/day = {share:.1f} % of quota"
+    )
+    row.ok = not problems and short <= 10 and whole <= 95 and transcripts <= 12
+    row.notes += problems
+    row.notes += [
+        f"{per_day:,} calls a day over {days} days ({len(public):,} public, {len(in_look_back):,} in the 7-day "
+        f"look-back, {len(set(in_look_back) - had_transcript)} of them without a transcript); {_settings(bench)}, "
+        f"backfill without cap: {_paths(backfill_counts)}",
+        f"right after: {_paths(right_after)}; an hour later ({len(new)} new calls): {_paths(hourly_counts)}",
+        f"full look-back ({len(late_public)} late calls, {len(late_transcripts)} late transcripts): "
+        f"{_paths(full_counts)}; the transcript requests asked for {sum(asked):,} call ids (up to "
+        f"{max(asked, default=0)} a request) and emitted {len(full.ids('transcripts', 'call_id')):,} transcripts, "
+        f"{len(set(full.ids('transcripts', 'call_id')) & set(backfill.ids('transcripts', 'call_id'))):,} of them "
+        f"already emitted by the backfill",
+        f"hourly schedule: {SHORT_RUNS_A_DAY} x {hourly_counts['total']} (an hour later) + 1 x {whole} (full "
+        f"look-back) = {row.value:,.0f} Gong requests/day = {share:.1f} % of the {GONG_QUOTA_PER_DAY:,}/day quota",
+    ]
+
+
+def clari_hourly(bench: Bench, row: Row) -> None:
+    n = bench.sizes.hourly_clari_calls
+    days = 14
+    name = "11-clari-hourly"
+    problems: list[str] = []
+    keep = {"clari_calls": ("id", "last_modified_time")}
+    with bench.sandbox(name, gong_calls=0, clari_calls=n, clari_span_days=days) as sb:
+        config = sb.clari_config()
+        del config["end_date"]
+        schedule = _Schedule(bench.tap(name), sb, "clari", config, keep, uncapped=bench.sizes.hourly_uncapped)
+        backfill, backfill_counts = schedule.run("backfill", clari_requests_per_second=NO_LIMIT)
+        truth = sb.truth()
+        if sorted(backfill.ids("clari_calls")) != sorted(truth["clari_call_ids"]):
+            problems.append(
+                f"backfill: {len(backfill.ids('clari_calls'))} clari_calls of {len(truth['clari_call_ids'])}"
+            )
+        bookmark = _bookmark(schedule.state, "clari_calls")
+
+        _, right_after = schedule.run("right-after")
+
+        # An hour later: an hour's new calls, modified in the last hour.
+        now = datetime.now(UTC)
+        added = sb.post(
+            "/_sandbox/clari/add_calls",
+            {
+                "n": max(1, round(n / days / 24)),
+                "modified_from": iso(now - timedelta(hours=1)),
+                "modified_to": iso(now),
+            },
+        )["ids"]
+        new = set(added) & set(sb.truth()["clari_call_ids"])
+        hourly, hourly_counts = schedule.run("hour-later")
+        _missing(problems, "hour later: new calls", new, set(hourly.ids("clari_calls")))
+
+        # The daily full look-back, after 10 calls of the look-back changed.
+        look_back = bookmark - timedelta(days=7)
+        in_look_back = [
+            c["id"] for c in backfill.records["clari_calls"] if _instant(c["last_modified_time"]) >= look_back
+        ]
+        changed = sorted(in_look_back)[:10]
+        sb.post(
+            "/_sandbox/clari/modify", {"ids": changed, "at": iso(datetime.now(UTC) - timedelta(seconds=1))}
+        )
+        full, full_counts = schedule.run("full-look-back", lookback_interval_hours=0)
+        _missing(problems, "full look-back: changed calls", set(changed), set(full.ids("clari_calls")))
+        listed_from = min(
+            (_instant(s["query"]["filterModifiedGt"][0]) for s in schedule.log if s["path"] == "/calls"),
+            default=None,
+        )
+    if listed_from is None or listed_from > look_back + timedelta(minutes=1):
+        problems.append(
+            f"full look-back: the listing starts at {listed_from}, not 7 days before {iso(bookmark)}"
+        )
+    short, whole, details = right_after["total"], full_counts["total"], full_counts.get(DETAILS, 0)
+    row.value = _per_day(hourly_counts["total"], whole)
+    share = 100 * 7 * row.value / CLARI_QUOTA_PER_WEEK
+    row.measured = f"{short} / {whole} ({details} details); {row.value:,.0f}/day = {share:.1f} % of quota"
+    row.ok = not problems and short <= 40 and details <= 12
+    row.notes += problems
+    row.notes += [
+        f"{n:,} calls over {days} days ({len(in_look_back):,} in the 7-day look-back); {_settings(bench)}, "
+        f"backfill without cap: {_paths(backfill_counts)}",
+        f"right after: {_paths(right_after)}; an hour later ({len(new)} new calls): {_paths(hourly_counts)}",
+        f"full look-back ({len(changed)} calls changed): {_paths(full_counts)}",
+        f"hourly schedule: {SHORT_RUNS_A_DAY} x {hourly_counts['total']} (an hour later) + 1 x {whole} (full "
+        f"look-back) = {row.value:,.0f} Clari requests/day, {7 * row.value:,.0f}/week = {share:.1f} % of the "
+        f"{CLARI_QUOTA_PER_WEEK:,}/week quota",
+    ]
 
 
 @dataclass(frozen=True)
@@ -344,5 +729,35 @@ MEASUREMENTS = (
         "Clari details per second (150 ms latency, cap 10)",
         ">= 9, peak <= 10/s, 0 x 429",
         clari_details_rate,
+    ),
+    Measurement(
+        7,
+        "Rate-cap use, Gong answering in {sizes.gong_latency[0]:g} s: wall / (Gong requests / 3)",
+        "<= 1.15, 429s <= 1 %",
+        gong_rate_at_1s,
+    ),
+    Measurement(
+        8,
+        "Rate-cap use, Gong answering in {sizes.gong_latency[1]:g} s: wall / (Gong requests / 3)",
+        "<= 1.15, 429s <= 1 %",
+        gong_rate_at_2s,
+    ),
+    Measurement(
+        9,
+        "Clari details per second ({sizes.clari_latency:g} s latency, cap 10)",
+        ">= 9, peak <= 10/s, 0 x 429",
+        clari_details_rate_at_latency,
+    ),
+    Measurement(
+        10,
+        "Gong hourly, {sizes.hourly_gong_per_day:,} calls/day: requests right after / full look-back",
+        "<= 10 / <= 95 (<= 12 transcript)",
+        gong_hourly,
+    ),
+    Measurement(
+        11,
+        "Clari hourly, {sizes.hourly_clari_calls:,} calls/14 days: right after / full look-back",
+        "<= 40 / 10 changed: <= 12 details",
+        clari_hourly,
     ),
 )

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .data import GongCall, dumps, parse_iso, parse_selector
+from .gong_more import GongMoreApi
 
 if TYPE_CHECKING:
     from .server import Request, Sandbox
@@ -62,6 +63,7 @@ class GongApi:
         self._cursor_key = hashlib.sha256(f"cursor:{sandbox.seed}:{time.time_ns()}".encode()).digest()
         self._match_cache: OrderedDict[tuple, list[GongCall]] = OrderedDict()
         self._match_lock = threading.Lock()
+        self.more = GongMoreApi(self)
 
     # ------------------------------------------------------------------------------------------------ helpers
     def error(self, status: int, *messages: str, headers: dict[str, str] | None = None) -> Reply:
@@ -153,6 +155,7 @@ class GongApi:
             ("GET", "/v2/users"): self.list_users,
             ("POST", "/v2/users/extensive"): self.users_extensive,
             ("GET", "/v2/workspaces"): self.workspaces,
+            **self.more.routes(),
         }
         handler = routes.get((req.method, path))
         call_match = re.fullmatch(r"/v2/calls/(\d+)", path)
@@ -164,6 +167,8 @@ class GongApi:
             return self.error(404, "Not found")
         if not self.authorized(req):
             return self.error(403 if forbidden_style else 401, "Access denied")
+        if denied := self.more.denied(req.method, path):
+            return denied
         try:
             if handler is not None:
                 return handler(req)

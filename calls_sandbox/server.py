@@ -27,13 +27,17 @@ import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from .clari import ClariApi
 from .clari_more import ClariMoreData
 from .data import ByteLRU, ClariData, GongData, dumps, iso_utc_ms, parse_iso
 from .gong import GongApi, Reply
+from .gong_more import GongMoreData
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 FAULT_KINDS = ("429", "status", "reset", "slow", "malformed", "expire_cursor")
 SOURCES = ("gong", "clari")
@@ -174,6 +178,8 @@ class Sandbox:
         gong_span_days: float = 400,
         gong_users: int = 130,
         gong_workspaces: int = 2,
+        gong_time_zone: str = "US/Pacific",
+        gong_missing_scopes: Iterable[str] = (),
         private_ratio: float = 0.05,
         imported_ratio: float = 0.03,
         transcript_ratio: float = 0.9,
@@ -220,6 +226,9 @@ class Sandbox:
             transcript_ratio=transcript_ratio,
             transcript_size=transcript_size,
         )
+        # The company's zone (stats answers name it) and the scopes the key lacks (a set tests may change).
+        self.gong_more = GongMoreData(self.gong, seed=seed, time_zone=gong_time_zone)
+        self.gong_missing_scopes = set(gong_missing_scopes)
         self.clari = ClariData(
             seed=seed,
             now=now,
@@ -625,6 +634,8 @@ class Sandbox:
                 at = parse_iso(body["at"])
                 self.clari.modify(body["ids"], at)
                 return Reply(200, dumps({"ok": True, "at": iso_utc_ms(at)}))
+            if (more := self._gong_api.more.control(route, body)) is not None:
+                return Reply(200, more)
         except (KeyError, TypeError, ValueError) as exc:
             return Reply(400, dumps({"error": f"{type(exc).__name__}: {exc}"}))
         return Reply(404, dumps({"error": f"unknown control endpoint {req.method} {req.path}"}))

@@ -324,6 +324,13 @@ class ClariCallsStream(ClariStream):
             return None
         return response_json(response).get("call") or {}
 
+    @override
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: Context | None = None
+    ) -> None:
+        # private SDK API: the bookmark moves only with the watermark (commit), never per record.
+        return
+
     def user_names(self) -> dict[str, str] | None:
         """Copilot user names by user id for the speaker join: the run's one GET /users (ClariDirectory)."""
         return self.directory.names_or_none(self)
@@ -344,7 +351,7 @@ class ClariCallsStream(ClariStream):
             bookmarks=[bookmark],
             lookback=timedelta(days=float(config["lookback_days"])),
             interval_hours=float(config.get("lookback_interval_hours", 24)),
-            last_full_lookback=parse_datetime(last_full) if isinstance(last_full, str) else None,
+            last_full_lookback=last_full,
             now=self.run_started_at,
         )
 
@@ -464,7 +471,8 @@ class _ClariRun:
             self.listing.fetch_page,
             listing,
             skip,
-            priority=self.listings[listing].window.start.timestamp(),
+            # Listing before details: the next page must not wait behind the last page's details.
+            priority=self.listings[listing].window.start.timestamp() - 1e11,
         )
 
     def on_page(self, listing: Listing, skip: int, response: requests.Response) -> None:

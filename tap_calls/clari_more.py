@@ -22,7 +22,7 @@ from typing_extensions import override
 
 from tap_calls.clari import ClariDirectory, ClariStream
 from tap_calls.client import FullTableStream, response_json
-from tap_calls.dates import ceil_second, iso, parse_datetime, utc_now
+from tap_calls.dates import ceil_second, iso, utc_now
 from tap_calls.keys import as_id, snake_keys
 from tap_calls.paging import MAX_SKIP
 from tap_calls.schemas.clari_more import (
@@ -31,7 +31,7 @@ from tap_calls.schemas.clari_more import (
     CLARI_TOPIC_SCHEMA,
     CLARI_USER_SCHEMA,
 )
-from tap_calls.windows import INTERVAL_SLACK
+from tap_calls.windows import full_read_due
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -139,21 +139,6 @@ def template_items(body: t.Any) -> list[dict[str, t.Any]] | None:
     return None
 
 
-def full_read_due(last_full_read: str | None, now: datetime, interval_hours: float) -> bool:
-    """Whether the last full read (a timestamp kept in STATE) is old enough for another.
-
-    Due when it is at least `interval_hours` minus one hour old, so a pipeline run daily never skips a day
-    for starting a few minutes earlier than yesterday; `0` makes every run due.
-    """
-    if not last_full_read:
-        return True
-    try:
-        stamp = parse_datetime(last_full_read)
-    except ValueError:
-        return True
-    return interval_hours <= 0 or now - stamp >= timedelta(hours=interval_hours) - INTERVAL_SLACK
-
-
 @dataclass(frozen=True)
 class TimeRange:
     """A `/scorecard` listing's `filterTimeGt`/`filterTimeLt` (strict, whole seconds); None leaves a side open."""
@@ -206,7 +191,6 @@ class ClariFullTableStream(ClariStream, FullTableStream):
     def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         for item in self.items(context):
             yield type(self).build(item)
-        self.log_summary()
 
 
 class ClariUsersStream(ClariFullTableStream):
@@ -270,6 +254,7 @@ class ClariScorecardsStream(ClariFullTableStream):
     """
 
     default_page_size = SCORECARD_PAGE_SIZE
+    prefetchable = False  # many requests, and read only when due
 
     name = "clari_scorecards"
     path = "/scorecard"
@@ -347,7 +332,6 @@ class ClariScorecardsStream(ClariFullTableStream):
                 "while paged)",
                 self.unlisted,
             )
-        self.log_summary()
 
     def read_listing(
         self, listing: TimeRange, seen: set[str], ceiling: datetime, *, splittable: bool = True

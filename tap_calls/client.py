@@ -8,6 +8,7 @@ backoff (a 429 waits exactly its `Retry-After`), and turned into one line when i
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
 import random
@@ -112,6 +113,7 @@ class SourceStream(RESTStream[t.Any]):
     def __init__(self, tap: Tap, *, scheduler: Scheduler, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self.scheduler = scheduler
+        scheduler.streams.append(self)
         self.records_emitted = 0
         self.records_without_key = 0
         self._counters: dict[str, metrics.Counter] = {}
@@ -355,14 +357,38 @@ class SourceStream(RESTStream[t.Any]):
 
     # Records
 
+    # A stream whose whole read is a request or two, fetched in the background as soon as its source starts, so
+    # a slow API answers it while other streams run (the SDK syncs streams one after another).
+    prefetchable: t.ClassVar[bool] = False
+
+    def start_prefetch(self) -> None:
+        """Read this stream's records now, in the scheduler, for `get_records` to take later."""
+        if self.prefetchable and self.selected and self.__dict__.get("_prefetch") is None:
+            group = self.scheduler.group()
+            group.submit("records", lambda: list(self.read_records(None)), priority=1e12)
+            self.__dict__["_prefetch"] = group
+
+    def _prefetch_all(self) -> None:
+        if not self.scheduler.prefetch_started:
+            self.scheduler.prefetch_started = True
+            for stream in self.scheduler.streams:
+                if stream is not self:
+                    t.cast("SourceStream", stream).start_prefetch()
+
     @override
     def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         """`read_records`, except that a missing scope or a stopped source skips this stream with a WARNING."""
-        if self.scheduler.stopped is not None:
-            self.logger.info("%s: not read in this run (%s)", self.name, self.source + " was stopped early")
+        self._prefetch_all()
+        prefetch = self.__dict__.pop("_prefetch", None)
+        if self.scheduler.stopped is not None and prefetch is None:
+            self.logger.info("%s: not read in this run (%s was stopped early)", self.name, self.source)
             return
         try:
-            yield from self.read_records(context)
+            with prefetch or contextlib.nullcontext():
+                done = prefetch.next_result() if prefetch is not None else None
+            yield from done[1] if done is not None else self.read_records(context)
+            if self.replication_key is None:
+                self.log_summary()
         except Refused as refused:
             verdict = self.refusal(refused)
             if not isinstance(verdict, ScopeMissing):
@@ -439,9 +465,11 @@ class SourceStream(RESTStream[t.Any]):
 
 
 class FullTableStream(SourceStream):
-    """A stream re-read in full every run: ignores start/end dates, emits the SDK's ACTIVATE_VERSION."""
+    """A stream re-read in full every run: ignores start/end dates, emits the SDK's ACTIVATE_VERSION, and is
+    read in the background as soon as its source starts (`prefetchable`)."""
 
     replication_key = None
+    prefetchable = True
 
     @property
     @override

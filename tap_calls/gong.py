@@ -273,7 +273,7 @@ class CallsStream(GongStream):
             bookmarks=[self._bookmark(s) for s in selected],
             lookback=timedelta(days=float(config["lookback_days"])),
             interval_hours=float(config.get("lookback_interval_hours", 24)),
-            last_full_lookback=parse_datetime(last_full) if isinstance(last_full, str) else None,
+            last_full_lookback=last_full,
             now=self.run_started_at,
         )
 
@@ -299,6 +299,13 @@ class CallsStream(GongStream):
         for stream in self.bookmark_streams:
             if stream.selected:
                 stream.log_summary()
+
+    @override
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: Context | None = None
+    ) -> None:
+        # private SDK API: the bookmark moves only with the watermark (commit), never per record.
+        return
 
     @override
     def skip_for_scope(self, missing: ScopeMissing) -> None:
@@ -410,6 +417,11 @@ class _CallsRun:
     def max_open_batches(self) -> int:
         return max(4, 2 * self.stream.scheduler.in_flight_target())
 
+    @property
+    def max_unread_pages(self) -> int:
+        # Pages the stream's thread has not processed yet: past this, chains wait for it (bounded memory).
+        return max(2, self.stream.scheduler.in_flight_target())
+
     def close(self) -> None:
         self.group.cancel()
 
@@ -451,20 +463,18 @@ class _CallsRun:
         with self.pages_lock:
             self.pages_in_flight += 1
         self.group.submit(
-            ("page", window, cursor), self.page_task, window, cursor, priority=page_priority(window)
+            ("page", window, cursor), self.page_task, window, cursor, priority=page_priority(window, cursor)
         )
 
     def page_task(self, window: Window, cursor: str | None) -> tuple[requests.Response | None, bool]:
-        """One page (a scheduler task). A page after the first requests the next one itself, at once: a
-        chain then never waits for this thread to process a page (the first page may still split its
-        window, and no follow-up is sent while many batches wait, which bounds memory)."""
+        """One page (a scheduler task). Unless the page splits its window, it requests the next one itself,
+        at once: a chain then never waits for the stream's thread to process a page. No follow-up is sent
+        while many batches wait for transcripts or many pages wait to be processed (bounded memory)."""
         response = self.stream.fetch_page(window, cursor)
-        if (
-            response is None
-            or cursor is None
-            or self.group.cancelled
-            or self.open_batches >= self.max_open_batches
-        ):
+        busy = self.open_batches >= self.max_open_batches or self.group.unread >= self.max_unread_pages
+        if response is None or self.group.cancelled or busy:
+            return response, False
+        if cursor is None and self.split_for(window, response) is not None:
             return response, False
         token = next_cursor(response)
         if token is None:
@@ -657,6 +667,10 @@ class _CallsRun:
 
     def maybe_finish(self, window: Window) -> None:
         progress = self.progress[window]
+        if progress.listing_done and progress.buffered and window.start == self.watermark.mark:
+            # The earliest open window waits only for calls still gathering into a batch: send that batch
+            # now (partial), so the bookmark moves rather than waiting for later windows' calls.
+            self.flush_batch()
         if not progress.listing_done or progress.open_batches or progress.buffered:
             return
         del self.progress[window]
@@ -693,11 +707,16 @@ class _CallsRun:
             )
 
 
-def page_priority(window: Window) -> float:
-    """Pages go before transcript batches, the earliest window first. A chain has one page in flight at most,
-    so pages first keeps every chain moving (the last ones end together, no idle tail), while transcripts
-    fill the rest of the cap; the earliest window first moves the bookmark soonest."""
-    return window.start.timestamp() - 1e11
+def page_priority(window: Window, cursor: str | None) -> float:
+    """What goes first when more is ready than the cap allows (lowest first):
+
+    1. the next page of a chain already running: a chain has one page in flight at most, so these first keep
+       every chain moving and the last chains end together, with no idle tail;
+    2. transcript batches and the first pages of windows, the earliest window first (a batch's priority is
+       its earliest window's start): finishing early windows moves the bookmark soonest, which is what a
+       quota stop keeps.
+    """
+    return window.start.timestamp() - (1e11 if cursor is not None else 0)
 
 
 def quantile_split(
@@ -923,4 +942,3 @@ class UsersStream(GongStream, FullTableStream):
         )
         for user in users:
             yield user_record(user)
-        self.log_summary()

@@ -41,8 +41,8 @@ class RateLimiter:
     so a thread that woke late cannot bunch up with the next one.
     """
 
-    # Arrival times at the server jitter by a few ms; a 3 % margin keeps every 1-second window under the cap.
-    SAFETY = 1.03
+    # Arrival times at the server jitter by a few ms; a 5 % margin keeps every 1-second window under the cap.
+    SAFETY = 1.05
 
     def __init__(
         self,
@@ -111,6 +111,9 @@ class Scheduler:
         self.credentials_ok = False
         self.stopped: str | None = None
         self.skipped_for_scope: dict[str, str] = {}
+        self.prefetch_started = False
+        self._worker = threading.local()  # set in the scheduler's own threads
+        self.streams: list[object] = []  # the source's streams (SourceStream), for prefetching
         # Requests by purpose (issue 12's visible cost): new data vs re-reading the look-back.
         self.requests_new = 0
         self.requests_reread = 0
@@ -154,8 +157,13 @@ class Scheduler:
     def imap(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         """`fn(item)` for every item, run concurrently, results in the items' order.
 
-        At most `in_flight_target() * 2` results wait for an earlier one, so memory stays bounded.
+        At most `in_flight_target() * 2` results wait for an earlier one, so memory stays bounded. Called from
+        one of the scheduler's own tasks, it runs `fn` in that task, one item after another: a task waiting
+        for tasks that wait for a free slot would never finish.
         """
+        if self.in_task():
+            yield from map(fn, items)
+            return
         with self.group() as group:
             pending = iter(items)
             waiting: dict[int, R] = {}
@@ -178,7 +186,10 @@ class Scheduler:
                 emitted += 1
 
     def imap_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-        """`fn(item)` for every item, run concurrently, results as they complete."""
+        """`fn(item)` for every item, run concurrently, results as they complete (inline in a task, as `imap`)."""
+        if self.in_task():
+            yield from map(fn, items)
+            return
         with self.group() as group:
             for item in items:
                 group.submit(None, fn, item)
@@ -209,7 +220,12 @@ class Scheduler:
                 return heapq.heappop(group.queued).task
         return None
 
+    def in_task(self) -> bool:
+        """Whether the calling thread is running one of this scheduler's tasks."""
+        return bool(getattr(self._worker, "active", False))
+
     def _run(self, task: _Task) -> None:
+        self._worker.active = True
         try:
             if task.group.cancelled:
                 task.group.results.put((task.key, _CANCELLED, None))
@@ -315,6 +331,11 @@ class TaskGroup(t.Generic[K]):
             if result is _END:
                 return
             yield result
+
+    @property
+    def unread(self) -> int:
+        """Results finished but not yet taken by the consumer (a producer backs off when this grows)."""
+        return self.results.qsize()
 
     def cancel(self) -> None:
         """Drop the queued tasks; running ones finish but their results are ignored."""

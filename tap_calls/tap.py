@@ -38,6 +38,7 @@ from tap_calls.clari_more import (
 from tap_calls.dates import parse_datetime
 from tap_calls.errors import TapCallsError
 from tap_calls.gong import CallBatches, CallsStream, PartiesStream, TranscriptsStream, UsersStream
+from tap_calls.gong_more import gong_more_streams
 from tap_calls.redact import redact_secrets
 from tap_calls.scheduler import RateLimiter, Scheduler
 
@@ -394,6 +395,7 @@ class TapCalls(Tap):
                 TranscriptsStream(self, scheduler=gong, batches=batches),
                 UsersStream(self, scheduler=gong),
             ]
+            streams += gong_more_streams(self, gong)
         if self.clari_configured or everything:
             clari = self.scheduler(
                 "Clari Copilot", "clari_requests_per_second", 10, quota=100_000, period="week"

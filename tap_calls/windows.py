@@ -112,6 +112,22 @@ class Watermark:
         return not self._open
 
 
+def full_read_due(stamp: t.Any, now: datetime, interval_hours: float) -> bool:
+    """Whether the last full read or full look-back (a timestamp kept in STATE) is old enough for another.
+
+    Due when it is at least `interval_hours` minus one hour old (so a pipeline run daily never skips a day for
+    starting a few minutes earlier than yesterday), when there is none or it is unreadable; `0` makes every
+    run due.
+    """
+    if not stamp or interval_hours <= 0:
+        return True
+    try:
+        last = parse_datetime(str(stamp))
+    except ValueError:
+        return True
+    return now - last >= timedelta(hours=interval_hours) - INTERVAL_SLACK
+
+
 @dataclass(frozen=True)
 class ReadPlan:
     """The range one run reads, and whether it is a full look-back (a first run's backfill counts as one)."""
@@ -133,7 +149,7 @@ def plan_read(
     bookmarks: list[datetime | None],
     lookback: timedelta,
     interval_hours: float,
-    last_full_lookback: datetime | None,
+    last_full_lookback: t.Any,
     now: datetime,
 ) -> ReadPlan:
     """What to read this run (interface.md, "Incremental behaviour" and "The look-back interval").
@@ -148,11 +164,7 @@ def plan_read(
     if not bookmarks or any(b is None for b in bookmarks):
         return ReadPlan(start_date, end, full_lookback=True, first_run=True)
     oldest = min(t.cast("list[datetime]", bookmarks))
-    due = (
-        interval_hours <= 0
-        or last_full_lookback is None
-        or now - last_full_lookback >= timedelta(hours=interval_hours) - INTERVAL_SLACK
-    )
+    due = full_read_due(last_full_lookback, now, interval_hours)
     start = oldest - (lookback if due else SHORT_OVERLAP)
     return ReadPlan(max(start_date, start), end, full_lookback=due, first_run=False)
 

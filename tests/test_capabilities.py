@@ -117,14 +117,26 @@ CLARI_STREAMS = (
     "clari_scorecards",
     "clari_scorecard_templates",
 )
+GONG_MORE = {
+    "workspaces",
+    "scorecards",
+    "answered_scorecards",
+    "trackers",
+    "call_outcomes",
+    "library_folders",
+    "library_folder_calls",
+    "user_daily_activity",
+    "interaction_stats",
+}
+GONG = {"calls", "parties", "transcripts", "users", *GONG_MORE}
 
 
 @pytest.mark.parametrize(
     ("config", "streams"),
     [
-        ({}, {"calls", "parties", "transcripts", "users", *CLARI_STREAMS}),
-        ({"access_key": "k", "access_key_secret": "s"}, {"calls", "parties", "transcripts", "users"}),
-        ({"access_token": "t"}, {"calls", "parties", "transcripts", "users"}),
+        ({}, {*GONG, *CLARI_STREAMS}),
+        ({"access_key": "k", "access_key_secret": "s"}, GONG),
+        ({"access_token": "t"}, GONG),
         ({"clari_api_key": "k", "clari_api_password": "p"}, set(CLARI_STREAMS)),
     ],
 )
@@ -144,6 +156,15 @@ def test_discovery_lists_the_configured_sources_streams_with_the_contract_keys(c
         "clari_topics": (["topic_id"], None),
         "clari_scorecards": (["id"], None),
         "clari_scorecard_templates": (["id"], None),
+        "workspaces": (["id"], None),
+        "scorecards": (["scorecard_id"], None),
+        "answered_scorecards": (["answered_scorecard_id"], "review_time"),
+        "trackers": (["tracker_id"], None),
+        "call_outcomes": (["call_outcome"], None),
+        "library_folders": (["id"], None),
+        "library_folder_calls": (["folder_id", "call_id", "created"], None),
+        "user_daily_activity": (["user_id", "date"], "date"),
+        "interaction_stats": (["user_id", "date"], "date"),
     }
     for name, entry in entries.items():
         assert (list(entry["key_properties"]), entry.get("replication_key")) == contract[name]

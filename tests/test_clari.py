@@ -187,14 +187,29 @@ def test_details_pool_never_exceeds_the_cap():
 
 
 CLARI_MORE = {"clari_users", "clari_topics", "clari_scorecards", "clari_scorecard_templates"}
+GONG_STREAMS = {
+    "calls",
+    "parties",
+    "transcripts",
+    "users",
+    "workspaces",
+    "scorecards",
+    "answered_scorecards",
+    "trackers",
+    "call_outcomes",
+    "library_folders",
+    "library_folder_calls",
+    "user_daily_activity",
+    "interaction_stats",
+}
 
 
 @pytest.mark.parametrize(
     ("sources", "streams"),
     [
-        (("gong",), {"calls", "parties", "transcripts", "users"}),
+        (("gong",), GONG_STREAMS),
         (("clari",), {"clari_calls", *CLARI_MORE}),
-        (("gong", "clari"), {"calls", "parties", "transcripts", "users", "clari_calls", *CLARI_MORE}),
+        (("gong", "clari"), {*GONG_STREAMS, "clari_calls", *CLARI_MORE}),
     ],
 )
 def test_each_configured_source_syncs_just_its_streams(sources, streams):

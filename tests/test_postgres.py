@@ -39,6 +39,15 @@ PRIMARY_KEYS = {
     "clari_topics": ["topic_id"],
     "clari_scorecards": ["id"],
     "clari_scorecard_templates": ["id"],
+    "workspaces": ["id"],
+    "scorecards": ["scorecard_id"],
+    "answered_scorecards": ["answered_scorecard_id"],
+    "trackers": ["tracker_id"],
+    "call_outcomes": ["call_outcome"],
+    "library_folders": ["id"],
+    "library_folder_calls": ["folder_id", "call_id", "created"],
+    "user_daily_activity": ["user_id", "date"],
+    "interaction_stats": ["user_id", "date"],
 }
 RATES = {"TAP_CALLS_REQUESTS_PER_SECOND": "20", "TAP_CALLS_CLARI_REQUESTS_PER_SECOND": "50"}
 
@@ -201,6 +210,27 @@ def expected_counts(sb: Sandbox, start: datetime) -> dict[str, int]:
         "clari_topics": len(sb.clari_more.expected_topics()),
         "clari_scorecards": len(sb.clari_more.expected_scorecards()),
         "clari_scorecard_templates": len(sb.clari_more.expected_templates()),
+        **gong_more_counts(sb, start),
+    }
+
+
+def gong_more_counts(sb: Sandbox, start: datetime) -> dict[str, int]:
+    """The new Gong streams: every definition, review and folder item; stats days up to the company's yesterday.
+
+    The sandbox's calls begin a day after `start`, so which zone names `start`'s day makes no difference.
+    """
+    more = sb.gong_more
+    first, today = start.date() - timedelta(days=1), more.today()
+    return {
+        "workspaces": len(sb.gong.workspaces),
+        "scorecards": len(more.scorecards),
+        "answered_scorecards": len(more.expected_answered()),
+        "trackers": len(more.trackers),
+        "call_outcomes": len(more.call_outcomes),
+        "library_folders": len(more.folders),
+        "library_folder_calls": sum(len(more.folder_content(f["id"])["calls"]) for f in more.folders),
+        "user_daily_activity": len(more.expected_daily_activity(first, today)),
+        "interaction_stats": len(more.expected_interaction_stats(first, today)),
     }
 
 
@@ -271,6 +301,8 @@ def sql_types_for(prop: dict) -> set[str]:
     kinds.discard("null")
     if prop.get("format") == "date-time":
         return {"timestamp with time zone"}
+    if prop.get("format") == "date":
+        return {"date"}
     if kinds == {"boolean"}:
         return {"boolean"}
     if kinds == {"integer"}:

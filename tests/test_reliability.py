@@ -22,6 +22,7 @@ from tap_calls.client import SourceStream
 from tap_calls.dates import parse_datetime
 from tap_calls.errors import TapCallsError
 from tap_calls.gong import call_record
+from tap_calls.tap import TapCalls
 from tests.harness import parse, run_tap
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,7 +181,19 @@ def test_quota_stop_leaves_a_state_that_resumes_without_loss(tmp_path):
             "requests_per_second": 3,
             "lookback_days": 0,
         }
-        first = run_cli(tmp_path, config, command=SMALL_WINDOWS)
+        # Only the calls streams: the others would spend the tiny quota first (streams run alphabetically).
+        catalog = TapCalls(config=config, parse_env_config=False).catalog_dict
+        for entry in catalog["streams"]:
+            for meta in entry["metadata"]:
+                if meta["breadcrumb"] == []:
+                    meta["metadata"]["selected"] = entry["tap_stream_id"] in (
+                        "calls",
+                        "parties",
+                        "transcripts",
+                    )
+        (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+        command = [*SMALL_WINDOWS, "--catalog", str(tmp_path / "catalog.json")]
+        first = run_cli(tmp_path, config, command=command)
         assert first.returncode != 0
         errors = [line for line in first.stderr.splitlines() if "ERROR" in line]
         assert len(errors) == 1 and "max_retry_wait_seconds" in errors[0] and "3600" in errors[0]
@@ -191,7 +204,7 @@ def test_quota_stop_leaves_a_state_that_resumes_without_loss(tmp_path):
 
         sb.gong_daily_quota = None  # a new day
         sb.clear_log()
-        second = run_cli(tmp_path, config, state=state, command=SMALL_WINDOWS)
+        second = run_cli(tmp_path, config, state=state, command=command)
         assert second.returncode == 0, second.stderr[-2000:]
         resumed = parse(second.stdout)
         # Finished windows are not read again; everything arrives across the two runs.
@@ -479,6 +492,15 @@ def test_connection_test_mode_reads_one_record_per_stream_quietly(sandbox, tmp_p
             "clari_topics",
             "clari_scorecards",
             "clari_scorecard_templates",
+            "workspaces",
+            "scorecards",
+            "answered_scorecards",
+            "trackers",
+            "call_outcomes",
+            "library_folders",
+            "library_folder_calls",
+            "user_daily_activity",
+            "interaction_stats",
         ),
         1,
     )

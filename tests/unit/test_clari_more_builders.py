@@ -13,13 +13,13 @@ from tap_calls.clari_more import (
     CLARI_TOPIC_SCHEMA,
     CLARI_USER_SCHEMA,
     TimeRange,
-    full_read_due,
     scorecard_record,
     template_items,
     template_record,
     topic_record,
     user_record,
 )
+from tap_calls.windows import full_read_due
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -305,3 +305,13 @@ def test_any_task_error_reaches_the_consumer_even_a_lookup_error(error):
         group.submit("k", fail)
         list(group)
     scheduler.shutdown()
+
+
+def test_a_task_that_maps_more_tasks_runs_them_inline_instead_of_deadlocking():
+    scheduler = Scheduler("x", RateLimiter(1000), max_in_flight=1)
+
+    def outer(i: int) -> list[int]:
+        return list(scheduler.imap(lambda j: i * 10 + j, range(3)))
+
+    assert list(scheduler.imap(outer, range(2))) == [[0, 1, 2], [10, 11, 12]]
+    scheduler.shutdown()

@@ -20,37 +20,96 @@ from .server import Sandbox
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="calls-sandbox", description=__doc__.splitlines()[0])
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument(
-        "--now", type=parse_iso, default=None, help="ISO date-time anchor for the data (default: now)"
+    p = argparse.ArgumentParser(
+        prog="calls-sandbox",
+        description=__doc__.splitlines()[0],
+        epilog=(
+            "Credentials it accepts (fixed, public): Gong access_key=sandbox-access-key and "
+            "access_key_secret=sandbox-access-key-secret (or access_token=sandbox-oauth-token); Clari "
+            "clari_api_key=sandbox-clari-key and clari_api_password=sandbox-clari-password. Point api_url at "
+            "the printed gong_url and clari_api_url at clari_url. meltano.yml's `sandbox` environment expects "
+            "--port 8765."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--gong-calls", type=int, default=1250)
-    p.add_argument("--gong-span-days", type=float, default=400)
-    p.add_argument("--gong-users", type=int, default=130)
-    p.add_argument("--gong-workspaces", type=int, default=2)
-    p.add_argument("--private-ratio", type=float, default=0.05)
-    p.add_argument("--imported-ratio", type=float, default=0.03)
-    p.add_argument("--transcript-ratio", type=float, default=0.9)
-    p.add_argument("--transcript-size", choices=["small", "realistic"], default="small")
-    p.add_argument("--clari-calls", type=int, default=300)
-    p.add_argument("--clari-span-days", type=float, default=400)
-    p.add_argument("--clari-details-missing-ratio", type=float, default=0.01)
-    p.add_argument("--clari-scorecards", type=int, default=150)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (keep it a loopback address)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="port to listen on; 0 picks a free one (printed). Use 8765 for meltano.yml's sandbox environment",
+    )
+    p.add_argument("--seed", type=int, default=1, help="seed of the generated data: same seed, same data")
+    p.add_argument(
+        "--now", type=parse_iso, default=None, help="ISO date-time anchor for the data; unset: now"
+    )
+    p.add_argument("--gong-calls", type=int, default=1250, help="number of Gong calls")
+    p.add_argument(
+        "--gong-span-days", type=float, default=400, help="Gong calls start within this many days before now"
+    )
+    p.add_argument("--gong-users", type=int, default=130, help="number of Gong users")
+    p.add_argument("--gong-workspaces", type=int, default=2, help="number of Gong workspaces")
+    p.add_argument(
+        "--private-ratio", type=float, default=0.05, help="share of private calls (Gong and Clari)"
+    )
+    p.add_argument(
+        "--imported-ratio", type=float, default=0.03, help="share of Gong calls imported without parties"
+    )
+    p.add_argument(
+        "--transcript-ratio", type=float, default=0.9, help="share of Gong calls that have a transcript"
+    )
+    p.add_argument(
+        "--transcript-size",
+        choices=["small", "realistic"],
+        default="small",
+        help="transcript length: a few sentences, or about a 45-minute call",
+    )
+    p.add_argument("--clari-calls", type=int, default=300, help="number of Clari Copilot calls")
+    p.add_argument(
+        "--clari-span-days", type=float, default=400, help="Clari calls fall within this many days before now"
+    )
+    p.add_argument(
+        "--clari-details-missing-ratio",
+        type=float,
+        default=0.01,
+        help="share of listed Clari calls that /call-details answers with 404",
+    )
+    p.add_argument("--clari-scorecards", type=int, default=150, help="number of filled Clari scorecards")
     p.add_argument(
         "--clari-template-key",
         choices=["scoreCardTemplates", "scorecardTemplates"],
         default="scoreCardTemplates",
+        help="the key GET /scorecard-template lists templates under (Clari uses both spellings)",
     )
-    p.add_argument("--gong-rate-limit", type=float, default=None)
-    p.add_argument("--gong-daily-quota", type=int, default=None)
-    p.add_argument("--gong-quota-retry-after", type=int, default=3600)
-    p.add_argument("--clari-rate-limit", type=float, default=None)
-    p.add_argument("--gong-latency", type=float, default=0.0)
-    p.add_argument("--clari-latency", type=float, default=0.0)
-    p.add_argument("--cursor-ttl", type=float, default=600.0)
+    p.add_argument(
+        "--gong-rate-limit",
+        type=float,
+        default=None,
+        help="Gong requests per second above which it answers 429 with Retry-After; unset: no limit",
+    )
+    p.add_argument(
+        "--gong-daily-quota",
+        type=int,
+        default=None,
+        help="Gong requests per day; once spent, 429 with a long Retry-After; unset: no quota",
+    )
+    p.add_argument(
+        "--gong-quota-retry-after",
+        type=int,
+        default=3600,
+        help="Retry-After seconds sent once the daily quota is spent",
+    )
+    p.add_argument(
+        "--clari-rate-limit",
+        type=float,
+        default=None,
+        help="Clari requests per second above which it answers 429; unset: no limit",
+    )
+    p.add_argument("--gong-latency", type=float, default=0.0, help="seconds added to every Gong answer")
+    p.add_argument("--clari-latency", type=float, default=0.0, help="seconds added to every Clari answer")
+    p.add_argument(
+        "--cursor-ttl", type=float, default=600.0, help="seconds after which a Gong paging cursor expires"
+    )
     p.add_argument("--ready-file", default=None, help="also write the JSON line to this file once listening")
     return p
 

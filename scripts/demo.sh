@@ -5,8 +5,10 @@
 #
 #   bash scripts/demo.sh
 #
-# Needs only Python 3.11+ (and the network to PyPI on the first run). Re-running is fine: output/ and the
+# Needs only Python 3.11+ (and the network to PyPI on the first run). Re-running is fine: output/demo/ and the
 # sandbox environment's saved state are cleared first, since every run starts a freshly generated sandbox.
+# The records go to output/demo/<stream>.jsonl, a folder of its own: your own `meltano run tap-calls
+# target-jsonl` writes (appends) to output/<stream>.jsonl and never mixes with the demo's.
 # Size of the data set: DEMO_GONG_CALLS (1250), DEMO_GONG_SPAN_DAYS (400), DEMO_CLARI_CALLS (300), DEMO_SEED (1).
 set -euo pipefail
 
@@ -71,7 +73,9 @@ export TAP_CALLS_START_DATE
 
 # A fresh sandbox each time: forget the state of earlier demo runs, and their output files
 # (target-jsonl appends to <stream>.jsonl).
-rm -rf output
+OUTPUT=output/demo
+export TARGET_JSONL_DESTINATION_PATH="$OUTPUT"
+rm -rf "$OUTPUT"
 "${MELTANO[@]}" state clear --force sandbox:tap-calls-to-target-jsonl >/dev/null 2>&1 || true
 
 LOG=.meltano/logs/demo-run.log
@@ -87,5 +91,5 @@ if [ "$rc" -ne 0 ]; then
   exit "$rc"
 fi
 
-.venv/bin/python scripts/demo_counts.py --url "$SANDBOX_URL" --output output --seed "$SEED" \
+.venv/bin/python scripts/demo_counts.py --url "$SANDBOX_URL" --output "$OUTPUT" --seed "$SEED" \
   --gong-calls "$GONG_CALLS" --gong-span-days "$GONG_SPAN_DAYS" --clari-calls "$CLARI_CALLS"

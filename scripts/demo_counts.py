@@ -1,4 +1,5 @@
-"""Print the records per stream in output/*.jsonl next to what the running sandbox expects.
+"""Print the records per stream in DIR/*.jsonl (the demo's DIR is output/demo) next to what the running
+sandbox expects.
 
 Usage: python scripts/demo_counts.py --url SANDBOX_URL --output DIR --seed N --gong-calls N ...
 (the sandbox's own parameters: parties are counted by rebuilding its deterministic data).

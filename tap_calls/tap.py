@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import logging
+import os
 import sys
 import typing as t
+from pathlib import Path
 from urllib.parse import urlparse
 
+import click
+from dotenv import load_dotenv
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
+from singer_sdk.configuration._dict_config import parse_environment_config  # private SDK API
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
+from singer_sdk.exceptions import (
+    AbortedSyncFailedException,
+    AbortedSyncPausedException,
+    ConfigValidationError,
+    MappingError,
+)
+from singer_sdk.mapper import PluginMapper
+from singer_sdk.plugin_base import SingerCommand
+from singer_sdk.singerlib import Catalog, CatalogEntry, StateMessage
 
+from tap_calls import inputs
 from tap_calls.clari import ClariCallsStream, ClariDirectory
 from tap_calls.clari_more import (
     ClariScorecardsStream,
@@ -194,8 +209,45 @@ def _quiet_about_user_errors(record: logging.LogRecord) -> bool:
     if str(record.msg).startswith("Giving up "):
         return False  # backoff's give-up line: the request layer turns it into the one error line
     in_flight = sys.exc_info()[1]
-    expected = (TapCallsError, AbortedSyncFailedException, AbortedSyncPausedException)
+    expected = (TapCallsError, MappingError, AbortedSyncFailedException, AbortedSyncPausedException)
     return not isinstance(in_flight, expected)
+
+
+class StateTrackingWriter(MsgSpecWriter):
+    """The SDK's msgspec writer, remembering the last STATE written and whether anything came after it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_state: dict[str, t.Any] | None = None
+        self.state_is_last = False
+
+    def write_message(self, message: t.Any) -> None:
+        super().write_message(message)
+        if isinstance(message, StateMessage):
+            self.last_state = copy.deepcopy(dict(message.value))  # the tap keeps mutating its state
+            self.state_is_last = True
+        else:
+            self.state_is_last = False
+
+
+class OneLineErrorsCommand(SingerCommand):
+    """The SDK's command, with every mistake a user can fix printed as one line and exit code 1.
+
+    The SDK handles errors only around a sync; `--config`, `--discover` and `--test` run as click callbacks
+    before it, so their errors escaped as tracebacks.
+    """
+
+    def main(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        try:
+            return super().main(*args, **kwargs)
+        except TapCallsError as exc:
+            line = str(exc)
+        except ConfigValidationError as exc:
+            line = "invalid settings: " + "; ".join(exc.errors or [str(exc)])
+        except MappingError as exc:
+            line = f"stream_maps: {exc}"
+        self.logger.error("%s", line)
+        sys.exit(1)
 
 
 class TapCalls(Tap):
@@ -203,10 +255,60 @@ class TapCalls(Tap):
 
     name = "tap-calls"
     config_jsonschema = CONFIG_SCHEMA
-    message_writer_class = MsgSpecWriter
+    message_writer_class = StateTrackingWriter
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+    @classmethod
+    def known_settings(cls) -> set[str]:
+        """Every setting name the tap reads, the SDK's built-in ones (stream_maps, batch_config, ...) too."""
+        schema = copy.deepcopy(cls.config_jsonschema)
+        cls.append_builtin_config(schema)
+        return set(schema["properties"])
+
+    @classmethod
+    def stream_replication_keys(cls) -> dict[str, str | None]:
+        """Every stream this tap has, whichever sources are configured, with its replication key."""
+        found: dict[str, str | None] = {}
+        pending = list(Stream.__subclasses__())
+        while pending:
+            stream_class = pending.pop()
+            pending.extend(stream_class.__subclasses__())
+            name, key = getattr(stream_class, "name", None), getattr(stream_class, "replication_key", None)
+            if stream_class.__module__.startswith("tap_calls.") and isinstance(name, str):
+                found[name] = key if isinstance(key, str) else None
+        return found
+
+    @property
+    def _env_var_config(self) -> dict[str, t.Any]:  # private SDK API: PluginBase._env_var_config
+        """`--config ENV`: `TAP_CALLS_<SETTING>` variables, and a `.env` file in the current directory only.
+
+        The SDK looks for `.env` from its own installed files upwards (python-dotenv's find_dotenv from the
+        caller's file), so a tap installed in a project's `.venv` read that project's `.env` (where Meltano
+        keeps secrets) from any directory, and its values replaced variables already set. Here variables
+        already set win over the file, as with python-dotenv's load_dotenv.
+        """
+        schema = copy.deepcopy(self.config_jsonschema)
+        self.append_builtin_config(schema)
+        prefix = self._env_var_prefix  # private SDK API: PluginBase._env_var_prefix
+        dotenv = Path.cwd() / ".env"
+        if dotenv.is_file():
+            self.logger.info("--config ENV: reading %s too (variables already set win)", dotenv)
+            load_dotenv(dotenv, override=False)
+        # The SDK would load a .env again, overriding variables already set: os.devnull is a path that
+        # python-dotenv reads as empty (it only reads regular files and FIFOs).
+        config = parse_environment_config(schema, prefix, dotenv_path=os.devnull)
+        known = {prefix + name.upper() for name in schema["properties"]} | {prefix + "LOGLEVEL"}
+        unknown = {name: name[len(prefix) :].lower() for name in os.environ if name.startswith(prefix)}
+        for variable, setting in sorted(unknown.items()):
+            if variable not in known:
+                guess = inputs.closest(setting, schema["properties"])
+                hint = f"did you mean {prefix}{guess.upper()}?" if guess else "see `tap-calls --about`"
+                self.logger.warning("unknown setting variable %s is ignored; %s", variable, hint)
+        return config
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:  # private SDK API
         redact_secrets(str(self._config.get(name) or "") for name in SECRET_SETTINGS)
+        for line in inputs.unknown_setting_warnings(self._config, self.known_settings()):
+            self.logger.warning("%s", line)
         # `--config ENV` leaves number settings as strings (the SDK converts only integers).
         for name in NUMBER_SETTINGS:
             value = self._config.get(name)
@@ -323,11 +425,176 @@ class TapCalls(Tap):
         )
         return Scheduler(source, limiter)
 
+    # Stream maps -------------------------------------------------------------------------------------------
+
+    def setup_mapper(self) -> None:
+        """The SDK's mapper, except that maps of streams that are not selected cannot stop the run.
+
+        The SDK registers every catalog entry with its selected properties only: a stream that is not selected
+        has none, so a map naming it (hashing `parties.email_address` with `parties` deselected) failed on its
+        key properties and aborted the whole run (singer-sdk #1942). Selected streams are registered as the
+        SDK does; the others with their full schema, and when a map still fails for one, without maps (its
+        records are never written, but the SDK consults its primary map to filter child records).
+        """
+        self.mapper = PluginMapper(plugin_config=dict(self.config), logger=self.logger)
+        selected: list[CatalogEntry] = []
+        unselected: list[CatalogEntry] = []
+        for entry in self.catalog.streams:
+            is_selected = entry.metadata.resolve_selection().get((), False)
+            (selected if is_selected else unselected).append(entry)
+        self.mapper.register_raw_streams_from_catalog(Catalog((e.tap_stream_id, e) for e in selected))
+        plain: PluginMapper | None = None
+        for entry in unselected:
+            name = entry.stream or entry.tap_stream_id
+            schema = entry.schema.to_dict()
+            try:
+                self.mapper.register_raw_stream_schema(name, schema, entry.key_properties)
+            except MappingError as exc:
+                self.logger.info("stream_maps for %s not applied (the stream is not selected): %s", name, exc)
+                if plain is None:
+                    config = {k: v for k, v in self.config.items() if k != "stream_maps"}
+                    plain = PluginMapper(plugin_config=config, logger=self.logger)
+                plain.register_raw_stream_schema(name, schema, entry.key_properties)
+                self.mapper.stream_maps[name] = plain.stream_maps[name]
+
+    # State ----------------------------------------------------------------------------------------------
+
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        """Load what is usable of `state`; one WARNING for each part that is not (see inputs.usable_state)."""
+        usable, warnings = inputs.usable_state(state, self.stream_replication_keys())
+        for line in warnings:
+            self.logger.warning("%s", line)
+        super().load_state(usable)
+
+    def write_final_state(self) -> bool:
+        """Make the last STATE written the last message of the run; True if it had to be written again.
+
+        Call it on every way a run ends: a fatal stop (Retry-After longer than max_retry_wait_seconds, any
+        error), a deliberate early stop (max_requests_per_run) and a normal end; `invoke` does so after
+        `sync_all` returns or raises. Loaders built on singer-python (target-jsonl 0.1.4, Meltano Hub's default)
+        hold the latest STATE until the next RECORD and emit only the one they hold when their input ends, so
+        records of an unfinished window written after the last STATE made them report no state at all and
+        Meltano saved none. The SDK's StateWriter skips a STATE equal to the last one, hence the message
+        writer directly. The STATE written is the one written last, so nothing it claims is unfinished.
+        """
+        writer = self.message_writer
+        if not isinstance(writer, StateTrackingWriter) or writer.last_state is None or writer.state_is_last:
+            return False
+        writer.write_message(StateMessage(value=writer.last_state))
+        return True
+
+    # Before a sync ----------------------------------------------------------------------------------------
+
+    def warn_before_sync(self) -> None:
+        """WARNINGs for a run that would read nothing or not what the user meant (the run goes on)."""
+        known = self.stream_replication_keys()
+        if self.input_catalog is not None:
+            listed = {entry.tap_stream_id: entry for entry in self.input_catalog.streams}
+            unknown = sorted(name for name in listed if name not in known)
+            if unknown:
+                self.logger.warning(
+                    "the catalog lists streams this tap does not have, ignored: %s", ", ".join(unknown)
+                )
+            elsewhere = sorted(
+                name
+                for name, entry in listed.items()
+                if name in known
+                and name not in self.streams
+                and entry.metadata.resolve_selection().get((), False)
+            )
+            if elsewhere:
+                self.logger.warning(
+                    "the catalog selects streams of a source that is not configured, not synced: %s "
+                    "(Gong: access_key and access_key_secret, or access_token; Clari: clari_api_key and "
+                    "clari_api_password)",
+                    ", ".join(elsewhere),
+                )
+            if not any(stream.selected for stream in self.streams.values()):
+                self.logger.warning(
+                    'the catalog selects no stream, so nothing is synced: set "selected": true in the '
+                    "metadata of the streams to sync (with Meltano: meltano select tap-calls calls '*')"
+                )
+        # A range with nothing to read: each windowed stream warns itself, with its exact range (gong.py,
+        # clari.py), since only it knows the look-back in effect.
+
+    # Command line -----------------------------------------------------------------------------------------
+
     @classmethod
-    def invoke(cls, *args: t.Any, **kwargs: t.Any) -> None:
-        """The SDK's CLI, with user-fixable errors printed as one line and a non-zero exit."""
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> t.Any:
+        """`--config FILE|ENV`: a file that is missing, empty or not a JSON object is one line naming it."""
+        for path in value:
+            if path != "ENV":
+                inputs.read_config_file(path)
+        return super().cb_config(ctx, param, value)
+
+    @classmethod
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command; `--state` and `--catalog` are read by `invoke` (one line for a bad file)."""
+        base = super().get_singer_command()
+        for param in base.params:
+            if param.name in {"state", "catalog"}:
+                param.type = click.STRING
+            if param.name == "state":
+                param.help = "Use a bookmarks file for incremental replication (an empty file: no state yet)."
+        return OneLineErrorsCommand(
+            name=base.name,
+            callback=base.callback,
+            params=base.params,
+            help=base.help,
+            context_settings=base.context_settings,
+            logger=cls.logger,
+        )
+
+    @classmethod
+    def read_state_file(cls, path: str) -> dict[str, t.Any]:
+        value = inputs.read_json_file(path, "state")
+        if value is None:
+            cls.logger.warning(
+                "state file %r is empty: no state yet, each stream starts from start_date", path
+            )
+            return {}
+        if not isinstance(value, dict):
+            for line in inputs.usable_state(value, cls.stream_replication_keys())[1]:
+                cls.logger.warning("%s", line)
+            return {}
+        return value
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: t.Any = None,
+        state: str | None = None,
+        catalog: str | None = None,
+    ) -> None:
+        """A sync from the command line (the SDK's `Tap.invoke`, with files read and checked here).
+
+        User-fixable errors (`TapCallsError`) end as one line and exit code 1 (OneLineErrorsCommand); whatever
+        ends the sync, the last STATE written is the last message (`write_final_state`).
+        """
+        if about:
+            cls.print_about(about_format)
+            sys.exit(0)
+        cls.print_version(print_fn=cls.logger.info)
+        state_dict = cls.read_state_file(state) if state else None
+        input_catalog = None
+        if catalog:
+            try:
+                input_catalog = Catalog.from_dict(inputs.read_catalog_file(catalog))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                msg = f"catalog file {catalog!r} is not a Singer catalog ({type(exc).__name__}: {exc})"
+                raise TapCallsError(msg) from None
+        tap = cls(
+            config=dict(config.config) if config is not None else {},
+            state=state_dict,
+            catalog=input_catalog,
+            parse_env_config=bool(config is not None and config.parse_env),
+            validate_config=True,
+        )
+        tap.warn_before_sync()
         try:
-            super().invoke(*args, **kwargs)
-        except TapCallsError as exc:
-            logging.getLogger(cls.name).error("%s", exc)
-            sys.exit(1)
+            tap.sync_all()
+        finally:
+            tap.write_final_state()

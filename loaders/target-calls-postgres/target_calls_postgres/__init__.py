@@ -19,6 +19,7 @@ import typing as t
 from functools import cached_property
 
 import sqlalchemy
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.sql.connector import JSONSchemaToSQL
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 from target_postgres.connector import PostgresConnector
@@ -76,9 +77,26 @@ class CallsPostgresSink(PostgresSink):
         ]
 
 
+MISSING_CONNECTION = (
+    "PostgreSQL connection settings are missing: set host, port, user, password and database "
+    "(e.g. `meltano config set target-postgres password ...`, which keeps it in .env, or the environment "
+    "variable TARGET_POSTGRES_PASSWORD), or set sqlalchemy_url instead"
+)
+
+
 class TargetCallsPostgres(TargetPostgres):
     # Keeps the stock name, so settings, env vars (TARGET_POSTGRES_*) and --about stay those of target-postgres.
     default_sink_class = CallsPostgresSink
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        # The stock loader asserts the connection settings (a bare AssertionError and its traceback); the
+        # SDK's command prints a ConfigValidationError as lines without one.
+        try:
+            super().__init__(*args, **kwargs)
+        except AssertionError as exc:
+            if "sqlalchemy_url" not in str(exc):
+                raise
+            raise ConfigValidationError(MISSING_CONNECTION, errors=[MISSING_CONNECTION]) from None
 
 
 if __name__ == "__main__":

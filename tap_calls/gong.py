@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import math
 import re
 import threading
 import typing as t
@@ -449,13 +450,19 @@ class _CallsRun:
         self.activate()
 
     def activate(self) -> None:
-        """Queue the first page of every window. The scheduler's priorities decide the order (page_priority): a
-        quick API reads windows nearly one by one, earliest first, so the bookmark moves early; a slow one pages
-        them all at once, so no window starts late and ends alone."""
-        while self.pending_windows:
+        """Start paging the earliest pending windows while fewer run than `max_active_windows`."""
+        while self.pending_windows and len(self.active_windows) < self.max_active_windows:
             window = self.pending_windows.pop()
             self.active_windows.add(window)
             self.request_page(window, None)
+
+    @property
+    def max_active_windows(self) -> int:
+        """How many windows are paged at once: when Gong answers quickly, about as many as requests in flight,
+        so windows finish nearly one by one, earliest first, and the bookmark moves early (a quota stop keeps
+        that); when it answers slowly, many more, so no window starts late and ends alone (an idle tail)."""
+        scheduler = self.stream.scheduler
+        return math.ceil(scheduler.in_flight_target() * (1 + 2 * (scheduler.latency or 0.0)))
 
     def request_page(self, window: Window, cursor: str | None) -> None:
         if self.open_batches >= self.max_open_batches and not self.dry_run:

@@ -48,7 +48,8 @@ Run it as a process with ``python -m calls_sandbox`` (see ``calls_sandbox.__main
 ``POST gong/add_review`` (``{"review_time", "method"?}``), ``POST gong/revise_day`` (``{"day"}``).
 """
 
-from .data import ClariCall, GongCall
+from .clari_data import ClariCall
+from .gong_data import GongCall
 from .server import Sandbox, Served
 
 __all__ = ["ClariCall", "GongCall", "Sandbox", "Served"]

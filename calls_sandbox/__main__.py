@@ -15,7 +15,7 @@ import sys
 import threading
 from datetime import datetime
 
-from .data import parse_iso
+from .common import parse_iso
 from .server import Sandbox
 
 

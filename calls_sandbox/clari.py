@@ -21,14 +21,18 @@ from __future__ import annotations
 
 import hmac
 import random
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from .clari_data import ClariCall
 from .clari_more import ClariMoreApi
-from .data import ClariCall, dumps, parse_iso
-from .gong import Reply
+from .common import dumps, parse_iso
+from .http_types import Reply
 
 if TYPE_CHECKING:
-    from .server import Request, Sandbox
+    from .clari_data import ClariData
+    from .clari_more import ClariMoreData
+    from .common import ByteLRU
+    from .http_types import Request
 
 NO_CREDENTIALS = "Credentials not provided!, see documentation: https://api-doc.copilot.clari.com"
 BOOL_VALUES = {"true": True, "false": False, "1": True, "0": False}
@@ -38,10 +42,22 @@ class ClariBadRequest(Exception):
     """A 400 with the given message."""
 
 
+class ClariHost(Protocol):
+    """What the Clari handlers use of the ``server.Sandbox`` that owns them (typed here, not imported)."""
+
+    CLARI_API_KEY: str
+    CLARI_API_PASSWORD: str
+    clari: ClariData
+    clari_more: ClariMoreData
+    clari_max_payload: int
+    clari_unstable_order: bool
+    cache: ByteLRU
+
+
 class ClariApi:
     """Request handling for the Clari Copilot side of the sandbox."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: ClariHost) -> None:
         self.sb = sandbox
         self.data = sandbox.clari
         self.more = ClariMoreApi(self, sandbox.clari_more)

@@ -29,15 +29,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .data import dumps
-from .gong import Reply
+from .common import dumps
+from .http_types import Reply
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .clari import ClariApi
-    from .data import ClariData
-    from .server import Request
+    from .clari_data import ClariData
+    from .http_types import Request
 
 TEMPLATE_KEYS = ("scoreCardTemplates", "scorecardTemplates")
 SKILLS = [

@@ -27,37 +27,50 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from .data import GongCall, dumps, parse_iso, parse_selector
+from .common import dumps, parse_iso
+from .gong_data import GongCall
 from .gong_more import GongMoreApi
+from .gong_selector import parse_selector
+from .http_types import Reply
 
 if TYPE_CHECKING:
-    from .server import Request, Sandbox
+    from .common import ByteLRU
+    from .gong_data import GongData
+    from .gong_more import GongMoreData
+    from .http_types import Request
 
 PAGE_SIZE = 100
 NO_CALLS = "No calls found corresponding to the provided filters"
 NO_USERS = "No users found corresponding to the provided filters"
 
 
-@dataclass
-class Reply:
-    """An HTTP answer: status, JSON body bytes and extra headers."""
-
-    status: int
-    body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
-
-
 class BadRequest(Exception):
     """A 400 with the given message."""
+
+
+class GongHost(Protocol):
+    """What the Gong handlers use of the ``server.Sandbox`` that owns them (typed here, not imported)."""
+
+    GONG_ACCESS_KEY: str
+    GONG_ACCESS_KEY_SECRET: str
+    GONG_ACCESS_TOKEN: str
+    seed: int
+    gong: GongData
+    gong_more: GongMoreData
+    gong_missing_scopes: set[str]
+    gong_split_transcripts: bool
+    cursor_ttl: float
+    cache: ByteLRU
+
+    def request_id(self) -> str: ...
 
 
 class GongApi:
     """Request handling for the Gong side of the sandbox."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: GongHost) -> None:
         self.sb = sandbox
         self.data = sandbox.gong
         self._cursor_key = hashlib.sha256(f"cursor:{sandbox.seed}:{time.time_ns()}".encode()).digest()

@@ -42,12 +42,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from .data import dumps, iso_offset, order_key, parse_iso
+from .common import dumps, iso_offset, order_key, parse_iso
 
 if TYPE_CHECKING:
-    from .data import GongCall, GongData
-    from .gong import GongApi, Reply
-    from .server import Request
+    from .gong import GongApi
+    from .gong_data import GongCall, GongData
+    from .http_types import Reply, Request
 
 NO_ANSWERED = "No answered scorecards found corresponding to the provided filters."
 NO_STATS = "No stats found for the specified period"

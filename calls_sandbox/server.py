@@ -31,10 +31,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from .clari import ClariApi
+from .clari_data import ClariData
 from .clari_more import ClariMoreData
-from .data import ByteLRU, ClariData, GongData, dumps, iso_utc_ms, parse_iso
-from .gong import GongApi, Reply
+from .common import ByteLRU, dumps, iso_utc_ms, parse_iso
+from .gong import GongApi
+from .gong_data import GongData
 from .gong_more import GongMoreData
+from .http_types import Reply, Request
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -61,26 +64,6 @@ class Served:
         if not bodies:
             out.pop("body")
         return out
-
-
-@dataclass
-class Request:
-    """A parsed request as the handlers see it."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: Any  # email.message.Message: case-insensitive .get()
-    raw_body: bytes
-    body: Any = None
-    body_error: bool = False
-
-    @property
-    def cursor(self) -> object:
-        if self.method == "POST":
-            return self.body.get("cursor") if isinstance(self.body, dict) else None
-        values = self.query.get("cursor")
-        return values[-1] if values else None
 
 
 @dataclass

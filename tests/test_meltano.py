@@ -33,9 +33,9 @@ SECRETS = (Sandbox.GONG_ACCESS_KEY_SECRET, Sandbox.CLARI_API_PASSWORD)
 RATES = {"TAP_CALLS_REQUESTS_PER_SECOND": "20", "TAP_CALLS_CLARI_REQUESTS_PER_SECOND": "50"}
 
 
-def read_output(folder: Path) -> dict[str, list[dict]]:
+def read_output(folder: Path, streams: tuple[str, ...] = STREAMS) -> dict[str, list[dict]]:
     out = {}
-    for stream in STREAMS:
+    for stream in streams:
         path = folder / f"{stream}.jsonl"
         assert path.exists(), (
             f"target-jsonl wrote no {path.name} (files: {sorted(p.name for p in folder.iterdir())})"
@@ -159,13 +159,22 @@ def test_second_run_resumes_from_saved_state(meltano, first_run: FirstRun) -> No
     too_old = sb.gong.add_calls(1, bookmark - timedelta(days=40), bookmark - timedelta(days=39))
     newer = sb.gong.add_calls(1, bookmark + timedelta(seconds=1), datetime.now(UTC), is_private=False)
 
+    # The full look-back (lookback_interval_hours 0: due on every run; by default once a day).
     env = meltano.env(
-        workdir, sb, first_run.start, TARGET_JSONL_DESTINATION_PATH=str(workdir / "out2"), **RATES
+        workdir,
+        sb,
+        first_run.start,
+        TARGET_JSONL_DESTINATION_PATH=str(workdir / "out2"),
+        TAP_CALLS_LOOKBACK_INTERVAL_HOURS="0",
+        **RATES,
     )
     sb.clear_log()
     meltano("--environment=sandbox", "run", "tap-calls", "target-jsonl", env=env)
     served = gong_requests(sb)
-    recs = read_output(workdir / "out2")
+    # No Clari call changed: none is fetched or emitted again (a re-read costs what is new).
+    assert not (workdir / "out2" / "clari_calls.jsonl").exists()
+    assert not [r for r in sb.log if r.source == "clari" and r.path == "/call-details"]
+    recs = read_output(workdir / "out2", tuple(s for s in STREAMS if s != "clari_calls"))
 
     assert 0 < len(served) < first_run.gong_requests, (len(served), first_run.gong_requests)
     # Nothing before bookmark - lookback_days is asked for again.

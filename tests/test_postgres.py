@@ -461,8 +461,15 @@ def test_second_runs_upsert_without_duplicates(meltano, loaded: Loaded) -> None:
         1, bookmark - timedelta(days=3), bookmark - timedelta(days=2), has_transcript=True
     )
 
-    # An incremental run: the look-back and the full-table users come again, plus the late call.
-    meltano("--environment=sandbox", "run", "tap-calls", "target-postgres", env=loaded.env)
+    # An incremental run with the full look-back (lookback_interval_hours 0): the look-back and the full-table
+    # users come again, plus the late call.
+    meltano(
+        "--environment=sandbox",
+        "run",
+        "tap-calls",
+        "target-postgres",
+        env={**loaded.env, "TAP_CALLS_LOOKBACK_INTERVAL_HOURS": "0"},
+    )
     after = table_counts(pg)
     assert all(n == distinct for n, distinct in after.values()), after
     assert after["calls"][0] == before["calls"][0] + 1

@@ -143,7 +143,9 @@ class SourceStream(RESTStream[t.Any]):
             if wait is None:
                 ceiling = min(self.backoff_cap_seconds, self.backoff_base_seconds * 2**attempt)
                 wait = random.uniform(ceiling / 2, ceiling)
-            self.scheduler.limiter.hold_until(time.monotonic() + wait)
+            if response is not None and response.status_code == 429:
+                # A 429 is about the whole source: every thread waits. A 5xx backoff is this request's alone.
+                self.scheduler.limiter.hold_until(time.monotonic() + wait)
             attempt += 1
             exc = yield wait
 

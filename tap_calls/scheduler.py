@@ -22,7 +22,6 @@ import queue
 import threading
 import time
 import typing as t
-from concurrent.futures import ThreadPoolExecutor
 
 from tap_calls.errors import RequestBudgetSpent
 
@@ -89,6 +88,47 @@ class RateLimiter:
         self._not_before = max(self._not_before, monotonic_deadline)
 
 
+class _DaemonPool:
+    """Worker threads that never keep the process alive: after a fatal error (one line, exit 1) a task still
+    backing off before a retry must not hold the exit for minutes, as ThreadPoolExecutor's joined threads would.
+    The scheduler bounds how many tasks run at once; the pool only needs that many threads."""
+
+    def __init__(self, name: str, size: int) -> None:
+        self._name, self._size = name, size
+        self._tasks: queue.SimpleQueue[tuple[Callable[..., t.Any], tuple[t.Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., t.Any], *args: t.Any) -> None:
+        with self._lock:
+            if self._idle == 0 and len(self._threads) < self._size:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}_{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
+            else:
+                self._idle -= 1
+        self._tasks.put((fn, args))
+
+    def _work(self) -> None:
+        while True:
+            item = self._tasks.get()
+            if item is None:
+                return
+            fn, args = item
+            fn(*args)
+            with self._lock:
+                self._idle += 1
+
+    def shutdown(self) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+
+
 class Scheduler:
     """The tasks in flight for one source: as many as `rate x latency` calls for, between 1 and `max_in_flight`.
 
@@ -120,7 +160,7 @@ class Scheduler:
         self._running = 0
         self._lock = threading.RLock()
         self._groups: list[TaskGroup[t.Any]] = []
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: _DaemonPool | None = None
 
     def observe(self, seconds: float) -> None:
         """Record one request's duration (send to full response), in seconds."""
@@ -206,9 +246,7 @@ class Scheduler:
                     return
                 self._running += 1
                 if self._pool is None:
-                    self._pool = ThreadPoolExecutor(
-                        self.max_in_flight, thread_name_prefix=f"{self.source}-request"
-                    )
+                    self._pool = _DaemonPool(f"{self.source}-request", self.max_in_flight)
                 self._pool.submit(self._run, task)
 
     def _next_task(self) -> _Task | None:
@@ -253,7 +291,7 @@ class Scheduler:
                 group.cancel()
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown()
 
 
 class _Task(t.NamedTuple):

@@ -471,7 +471,7 @@ class FullTableStream(SourceStream):
     read in the background as soon as its source starts (`prefetchable`)."""
 
     replication_key = None
-    prefetchable = True
+    prefetchable = False  # see SourceStream.prefetchable: off until a prefetch cannot hold slots a foreground stream needs
 
     @property
     @override

@@ -377,14 +377,15 @@ def test_scorecards_are_read_in_full_at_most_once_per_interval(small, caplog):
 
 
 def test_a_full_read_cut_short_by_the_request_budget_is_done_again_next_run(small):
-    """max_requests_per_run stops the source mid-read: no last_full_read stamp; the next run reads everything.
-    (clari_topics, one request, is read in the background as soon as the source starts: it takes one of the two.)"""
+    """max_requests_per_run stops the source: no last_full_read stamp, no version activated for a stream not
+    read at all; the next run reads everything."""
     config = clari(small)
     catalog = select(config, {"clari_scorecards", "clari_topics"})
     cut = run_tap({**config, "max_requests_per_run": 2}, catalog=catalog)
-    assert len(cut.records["clari_topics"]) == 12
-    assert len(cut.records["clari_scorecards"]) == 100  # one page of 100, then the budget is spent
+    assert len(cut.records["clari_scorecards"]) == 200 and not cut.records["clari_topics"]
     assert "last_full_read" not in cut.state["bookmarks"].get("clari_scorecards", {})
+    activated = {m["stream"] for m in cut.messages if m["type"] == "ACTIVATE_VERSION"}
+    assert "clari_topics" not in activated
     small.clear_log()
     again = run_tap(config, state=cut.state, catalog=catalog)
     assert len(again.records["clari_scorecards"]) == 250 and len(again.records["clari_topics"]) == 12

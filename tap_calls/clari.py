@@ -23,13 +23,14 @@ from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_calls.client import SourceStream, response_json
-from tap_calls.dates import iso, parse_datetime, utc_now
+from tap_calls.dates import iso, parse_datetime
 from tap_calls.errors import RetryWaitTooLong, TapCallsError
 from tap_calls.keys import as_id, snake_keys
 from tap_calls.paging import MAX_SKIP, SkipPaginator
 from tap_calls.schemas.clari import CLARI_CALL_SCHEMA, CLARI_FIELDS
 from tap_calls.speakers import add_clari_speakers, clari_user_names
-from tap_calls.windows import EmittedSummary, ReadPlan, Watermark, Window, plan_read
+from tap_calls.windowed import WindowedRun, WindowedStream
+from tap_calls.windows import ReadPlan, Window
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -37,7 +38,6 @@ if t.TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from tap_calls.scheduler import TaskGroup
 
 # Clari answers with at most 6 MB and gives 502s on large pages (its staff advised 25 to a user listing
 # 100). List items carry no transcript or summary, so 50 stays far below 6 MB (at 10 KB a call, 0.5 MB),
@@ -52,8 +52,6 @@ CALL_TIME_CEILING_AHEAD = timedelta(days=3650)
 BOUNDARY_OVERLAP = timedelta(seconds=1)
 # A range whose first page matches more calls than this is read as several windows (each a watermark step).
 WINDOW_RECORDS = 2000
-# STATE budget for the look-back summary of `clari_calls` (characters).
-SUMMARY_BUDGET = 20_000
 # Signed media URLs change on every listing: they do not make a call "changed".
 UNHASHED_FIELDS = ("audioUrl", "videoUrl", "audio_url", "video_url")
 
@@ -273,10 +271,9 @@ class _ListingProgress:
 class _WindowProgress:
     listings: int = 0
     details: int = 0
-    newest: tuple[datetime, str] | None = None
 
 
-class ClariCallsStream(ClariStream):
+class ClariCallsStream(WindowedStream, ClariStream):
     """Clari calls: listings by modification time, details fetched concurrently (see the module docstring)."""
 
     name = "clari_calls"
@@ -285,11 +282,12 @@ class ClariCallsStream(ClariStream):
     replication_key = "last_modified_time"
     schema = CLARI_CALL_SCHEMA
     records_key = "calls"
+    # STATE characters for the look-back summary (the rest of 64 KB after Gong's `calls`).
+    summary_budget = 20_000
 
     def __init__(self, tap: Tap, *, directory: ClariDirectory, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self.directory = directory
-        self.run_started_at = utc_now()
         self.listing = ClariListing(self)
         self.calls_not_found = 0
         self.calls_unlisted = 0
@@ -324,77 +322,13 @@ class ClariCallsStream(ClariStream):
             return None
         return response_json(response).get("call") or {}
 
-    @override
-    def _increment_stream_state(
-        self, latest_record: dict[str, t.Any], *, context: Context | None = None
-    ) -> None:
-        # private SDK API: the bookmark moves only with the watermark (commit), never per record.
-        return
-
     def user_names(self) -> dict[str, str] | None:
         """Copilot user names by user id for the speaker join: the run's one GET /users (ClariDirectory)."""
         return self.directory.names_or_none(self)
 
-    def plan(self) -> ReadPlan:
-        """This run's range of modification times (windows.plan_read)."""
-        config = self.config
-        start_date = parse_datetime(config["start_date"]) if config.get("start_date") else None
-        end = parse_datetime(config["end_date"]) if config.get("end_date") else self.run_started_at
-        state = self.stream_state
-        bookmark = None
-        if state.get("replication_key") == self.replication_key and state.get("replication_key_value"):
-            bookmark = parse_datetime(state["replication_key_value"])
-        last_full = state.get("full_lookback_at")
-        return plan_read(
-            start_date=start_date or self.run_started_at - timedelta(days=365),
-            end=end,
-            bookmarks=[bookmark],
-            lookback=timedelta(days=float(config["lookback_days"])),
-            interval_hours=float(config.get("lookback_interval_hours", 24)),
-            last_full_lookback=last_full,
-            now=self.run_started_at,
-        )
-
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
-        plan = self.plan()
-        if plan.start >= plan.end:
-            self.logger.warning(
-                "clari_calls: nothing to read: the range starts at %s, not before its end %s",
-                iso(plan.start),
-                iso(plan.end),
-            )
-            return
-        kind = "backfill" if plan.first_run else "full look-back" if plan.full_lookback else "short overlap"
-        self.logger.info("clari_calls: reading %s (%s)", plan.window, kind)
-        run = _ClariRun(self, plan)
-        try:
-            yield from run.records()
-        finally:
-            run.group.cancel()
-        self.log_summary()
-
-    def commit(self, bookmark: tuple[datetime, str] | None, extra: dict[str, t.Any]) -> None:
-        """Move the bookmark (never back) and keep `extra` in this stream's state; write a STATE."""
-        state = self.stream_state
-        if bookmark is not None:
-            current = state.get("replication_key_value")
-            if (
-                not current
-                or state.get("replication_key") != self.replication_key
-                or (parse_datetime(current) < bookmark[0])
-            ):
-                state["replication_key"] = self.replication_key
-                state["replication_key_value"] = bookmark[1]
-                state.pop("progress_markers", None)
-                self.state_manager.is_flushed = False
-        for key, value in extra.items():
-            if state.get(key) != value:
-                state[key] = value
-                self.state_manager.is_flushed = False
-        if not self.get_batch_config(self.config):
-            # private SDK API (see CallsStream.commit), guarded by tests/unit/test_sdk_private_names.py.
-            self._write_state_message()
+    def start_run(self, plan: ReadPlan) -> _ClariRun:
+        return _ClariRun(self, plan)
 
     @override
     def log_summary(self) -> None:
@@ -415,25 +349,18 @@ class ClariCallsStream(ClariStream):
             )
 
 
-class _ClariRun:
+class _ClariRun(WindowedRun):
     """One run of `clari_calls`: listings paged one page at a time, details many at once, the watermark."""
 
+    stream: ClariCallsStream
+
     def __init__(self, stream: ClariCallsStream, plan: ReadPlan) -> None:
-        self.stream = stream
-        self.plan = plan
+        super().__init__(stream, plan)
         self.listing = stream.listing
-        self.group: TaskGroup[t.Any] = stream.scheduler.group()
-        self.watermark = Watermark(plan.start)
         self.windows: dict[Window, _WindowProgress] = {}
         self.listings: dict[Listing, _ListingProgress] = {}
         self.waiting: collections.deque[tuple[Listing, int]] = collections.deque()
         self.listed: set[str] = set()
-        self.summary = EmittedSummary.from_state(stream.stream_state.get("lookback_summary"))
-        state = stream.stream_state
-        self.old_bookmark = (
-            parse_datetime(state["replication_key_value"]) if state.get("replication_key_value") else None
-        )
-        self.full_lookback_done = not plan.full_lookback
         self.details_in_flight = 0
 
     @property
@@ -441,10 +368,10 @@ class _ClariRun:
         # Listing runs ahead of details by this much at most: bounded memory, never an idle cap.
         return 4 * self.stream.scheduler.max_in_flight
 
+    @override
     def records(self) -> Iterator[dict[str, t.Any]]:
         window = self.plan.window
-        self.watermark.add(window)
-        self.windows[window] = _WindowProgress()
+        self.open_window(window)
         self.start_listing(window, Listing(window.start - BOUNDARY_OVERLAP, window.end), first=True)
         for key, result in self.group:
             if key[0] == "page":
@@ -456,6 +383,11 @@ class _ClariRun:
                 self.request_page(*self.waiting.popleft())
         self.commit()
         self.stream.logger.info("clari_calls: Clari Copilot so far: %s", self.stream.scheduler.cost_line())
+
+    @override
+    def open_window(self, window: Window) -> None:
+        super().open_window(window)
+        self.windows[window] = _WindowProgress()
 
     def start_listing(self, window: Window, listing: Listing, *, first: bool = False) -> None:
         self.windows[window].listings += 1
@@ -495,7 +427,7 @@ class _ClariRun:
                 # The window's first listing: read a crowded range as several windows (watermark steps).
                 parts = window.split(-(-progress.matched // WINDOW_RECORDS), timedelta(minutes=1))
                 if len(parts) > 1:
-                    self.replace_window(window, listing, parts)
+                    self.split_window(window, listing, parts)
                     return
             if self.listing.too_large(progress.matched):
                 self.finish_listing(listing, split=True)
@@ -516,13 +448,12 @@ class _ClariRun:
         else:
             self.finish_listing(listing, split=len(progress.returned) < progress.matched)
 
-    def replace_window(self, window: Window, listing: Listing, parts: list[Window]) -> None:
+    def split_window(self, window: Window, listing: Listing, parts: list[Window]) -> None:
         del self.listings[listing]
         del self.windows[window]
-        self.watermark.replace(window, parts)
+        self.replace_window(window, parts)
         self.stream.logger.info("clari_calls: %s: reading it as %d windows", window, len(parts))
         for part in parts:
-            self.windows[part] = _WindowProgress()
             self.start_listing(part, Listing(part.start - BOUNDARY_OVERLAP, part.end), first=True)
 
     def consider(self, window: Window, call_id: str, call: dict[str, t.Any]) -> None:
@@ -564,12 +495,7 @@ class _ClariRun:
             if record.get("transcript"):  # who said what: internal speakers' names need GET /users
                 names = self.stream.user_names() if record.get("users") else None
                 record["transcript"] = add_clari_speakers(record, names)
-            modified = record.get("last_modified_time")
-            if isinstance(modified, str):
-                stamp = parse_datetime(modified)
-                if progress.newest is None or stamp > progress.newest[0]:
-                    progress.newest = (stamp, modified)
-            yield record
+            yield self.emitted(window, record)
             if instant is not None:
                 self.summary.add(instant, token)
         self.maybe_finish(window)
@@ -602,29 +528,13 @@ class _ClariRun:
         if progress.listings or progress.details:
             return
         del self.windows[window]
-        if self.watermark.finish(window, progress.newest):
-            self.commit()
+        self.finish_window(window)
         self.stream.logger.info(
             "clari_calls: window %s done; records so far: %d; Clari Copilot: %s",
             window,
             self.stream.records_emitted,
             self.stream.scheduler.limiter.usage(),
         )
-
-    def commit(self) -> None:
-        mark = self.watermark.mark
-        if not self.full_lookback_done and (
-            mark is None or (self.old_bookmark is not None and mark >= self.old_bookmark)
-        ):
-            self.full_lookback_done = True
-        extra: dict[str, t.Any] = {}
-        if self.full_lookback_done and self.plan.full_lookback:
-            extra["full_lookback_at"] = iso(self.stream.run_started_at)
-        newest = self.watermark.bookmark[0] if self.watermark.bookmark else self.old_bookmark
-        if newest is not None:
-            self.summary.prune(newest - timedelta(days=float(self.stream.config["lookback_days"]) + 1))
-        extra["lookback_summary"] = self.summary.to_state(SUMMARY_BUDGET)
-        self.stream.commit(self.watermark.bookmark, extra)
 
 
 def summary_token(call_id: str, call: dict[str, t.Any]) -> str:

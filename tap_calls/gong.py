@@ -26,7 +26,7 @@ from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticat
 from typing_extensions import override
 
 from tap_calls.client import FullTableStream, Refused, SourceStream, quiet_child_syncs, response_json
-from tap_calls.dates import floor_second, iso, parse_datetime, utc_now
+from tap_calls.dates import floor_second, iso, parse_datetime
 from tap_calls.errors import AuthError, CursorExpired, ScopeMissing, TapCallsError
 from tap_calls.keys import as_id, snake, snake_keys
 from tap_calls.paging import MAX_CURSOR_RESTARTS, CursorPaginator, next_cursor, restart_on_expiry
@@ -41,7 +41,8 @@ from tap_calls.schemas.gong import (
     USER_SCHEMA,
 )
 from tap_calls.speakers import add_gong_speakers
-from tap_calls.windows import EmittedSummary, ReadPlan, Watermark, Window, plan_read
+from tap_calls.windowed import WindowedRun, WindowedStream
+from tap_calls.windows import ReadPlan, Window
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -49,12 +50,9 @@ if t.TYPE_CHECKING:
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
 
-    from tap_calls.scheduler import TaskGroup
 
 # Gong pages are fixed at 100 records; the same number is the safe batch of call ids per request.
 PAGE_SIZE = 100
-# STATE budget for the look-back summary of `calls` (characters); Clari gets the rest of 64 KB.
-SUMMARY_BUDGET = 40_000
 
 # Gong's words for an empty result; any other 404 (a wrong api_url, say) stays an error.
 _EMPTY_404 = re.compile(r"\bno [\w ]+ found\b|corresponding to the provided filters|for the specified period")
@@ -148,7 +146,6 @@ class _WindowProgress:
     listing_done: bool = False
     open_batches: int = 0
     buffered: int = 0
-    newest: tuple[datetime, str] | None = None
     seen: set[str] = field(default_factory=set)
     pages: int = 0  # the window's pages, from its first page's totalRecords (0: not known yet)
     requested: int = 0  # pages requested so far
@@ -168,7 +165,7 @@ class CallBatches(dict[int, CallBatch]):
     """Batches emitted by `calls`, keyed by number, for the child streams to read."""
 
 
-class CallsStream(GongStream):
+class CallsStream(WindowedStream, GongStream):
     """Gong calls, read as disjoint date windows paged concurrently (see the module docstring)."""
 
     name = "calls"
@@ -190,11 +187,12 @@ class CallsStream(GongStream):
     # A look-back re-read costs what it finds: fewer, larger windows there waste fewer partial pages.
     windows_wanted_rereading: t.ClassVar[int] = 4
     min_window: t.ClassVar[timedelta] = timedelta(minutes=1)
+    # STATE characters for the look-back summary of `calls`; Clari gets the rest of 64 KB.
+    summary_budget: t.ClassVar[int] = 40_000
 
     def __init__(self, tap: Tap, *, batches: CallBatches, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self.batches = batches
-        self.run_started_at = utc_now()
 
     @cached_property
     def transcripts(self) -> TranscriptsStream | None:
@@ -202,6 +200,7 @@ class CallsStream(GongStream):
         return next((s for s in self.child_streams if isinstance(s, TranscriptsStream) and s.selected), None)
 
     @property
+    @override
     def bookmark_streams(self) -> list[SourceStream]:
         """This stream and the children whose bookmarks its windows move."""
         return [self, *t.cast("list[SourceStream]", self.child_streams)]
@@ -255,60 +254,9 @@ class CallsStream(GongStream):
     ) -> Iterable[Context | None]:
         return ()  # children are synced per batch, by read_records
 
-    # Plan
-
-    def _bookmark(self, stream: SourceStream) -> datetime | None:
-        state = stream.stream_state
-        if state.get("replication_key") == stream.replication_key and state.get("replication_key_value"):
-            return parse_datetime(state["replication_key_value"])
-        return None
-
-    def plan(self) -> ReadPlan:
-        """This run's range: a backfill, a full look-back or a short overlap (windows.plan_read)."""
-        config = self.config
-        start_date = parse_datetime(config["start_date"]) if config.get("start_date") else None
-        end = parse_datetime(config["end_date"]) if config.get("end_date") else self.run_started_at
-        selected = [s for s in self.bookmark_streams if s.selected] or [self]
-        last_full = self.stream_state.get("full_lookback_at")
-        return plan_read(
-            start_date=start_date or self.run_started_at - timedelta(days=365),
-            end=end,
-            bookmarks=[self._bookmark(s) for s in selected],
-            lookback=timedelta(days=float(config["lookback_days"])),
-            interval_hours=float(config.get("lookback_interval_hours", 24)),
-            last_full_lookback=last_full,
-            now=self.run_started_at,
-        )
-
-    # The run
-
     @override
-    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
-        plan = self.plan()
-        if plan.start >= plan.end:
-            self.logger.warning(
-                "calls: nothing to read: the range starts at %s, not before its end %s",
-                iso(plan.start),
-                iso(plan.end),
-            )
-            return
-        kind = "backfill" if plan.first_run else "full look-back" if plan.full_lookback else "short overlap"
-        self.logger.info("calls: reading %s (%s)", plan.window, kind)
-        run = _CallsRun(self, plan)
-        try:
-            yield from run.records()
-        finally:
-            run.close()
-        for stream in self.bookmark_streams:
-            if stream.selected:
-                stream.log_summary()
-
-    @override
-    def _increment_stream_state(
-        self, latest_record: dict[str, t.Any], *, context: Context | None = None
-    ) -> None:
-        # private SDK API: the bookmark moves only with the watermark (commit), never per record.
-        return
+    def start_run(self, plan: ReadPlan) -> _CallsRun:
+        return _CallsRun(self, plan)
 
     @override
     def skip_for_scope(self, missing: ScopeMissing) -> None:
@@ -349,33 +297,8 @@ class CallsStream(GongStream):
         parts = quantile_split(window, sample, count, self.min_window) or window.split(count, self.min_window)
         return (parts, target) if len(parts) > 1 else None
 
-    def commit(self, bookmark: tuple[datetime, str] | None, extra: dict[str, t.Any]) -> None:
-        """Move the bookmarks of this stream and its selected children; keep `extra` in this stream's state."""
-        if bookmark is not None:
-            instant, value = bookmark
-            for stream in self.bookmark_streams:
-                if not stream.selected:
-                    continue
-                current = self._bookmark(stream)
-                if current is not None and current >= instant:
-                    continue  # a look-back re-read never moves a bookmark back
-                state = stream.stream_state
-                state["replication_key"] = stream.replication_key
-                state["replication_key_value"] = value
-                state.pop("progress_markers", None)
-                stream.state_manager.is_flushed = False
-        for key, value in extra.items():
-            if self.stream_state.get(key) != value:
-                self.stream_state[key] = value
-                self.state_manager.is_flushed = False
-        if not self.get_batch_config(self.config):
-            # In BATCH mode records wait in an open batch file until the SDK flushes it: bookmarks written
-            # then would run ahead of them, so the SDK's own final STATE carries them.
-            # private SDK API, guarded by tests/unit/test_sdk_private_names.py.
-            self._write_state_message()
 
-
-class _CallsRun:
+class _CallsRun(WindowedRun):
     """One run of `calls`: windows paged concurrently, batches of calls that need transcripts, the watermark.
 
     Runs on the stream's thread; only the scheduler's workers send requests. A window is finished once its
@@ -383,22 +306,16 @@ class _CallsRun:
     bookmark then moves to the watermark (windows.Watermark).
     """
 
+    stream: CallsStream
+
     def __init__(self, stream: CallsStream, plan: ReadPlan) -> None:
-        self.stream = stream
-        self.plan = plan
+        super().__init__(stream, plan)
         self.include_private = bool(stream.config.get("include_private_calls"))
         self.include_media = bool(stream.config.get("include_media_urls"))
         self.transcripts = stream.transcripts
         self.children_selected = any(c.selected for c in stream.child_streams)
-        self.old_bookmark = min(
-            (b for s in stream.bookmark_streams if s.selected and (b := stream._bookmark(s)) is not None),
-            default=None,
-        )
-        self.summary = EmittedSummary.from_state(stream.stream_state.get("lookback_summary"))
-        self.watermark = Watermark(plan.start)
         self.progress: dict[Window, _WindowProgress] = {}
         self.buffer: list[tuple[dict[str, t.Any], Window]] = []  # calls waiting for a transcript batch
-        self.group: TaskGroup[t.Any] = stream.scheduler.group()
         self.pages_in_flight = 0
         self.pages_lock = threading.Lock()  # workers request follow-up pages too
         # Windows not yet paged (earliest first) and those being paged: as many chains as the scheduler's
@@ -413,7 +330,6 @@ class _CallsRun:
         self.transcripts_requested = 0
         self.dry_run = bool(stream.ABORT_AT_RECORD_COUNT)
         self.batch_size = min(PAGE_SIZE, stream.ABORT_AT_RECORD_COUNT or PAGE_SIZE)
-        self.full_lookback_done = not plan.full_lookback
 
     # Bounded memory: a page is requested only while few batches wait for their transcripts.
     @property
@@ -425,12 +341,10 @@ class _CallsRun:
         # Pages the stream's thread has not processed yet: past this, chains wait for it (bounded memory).
         return max(2, self.stream.scheduler.in_flight_target())
 
-    def close(self) -> None:
-        self.group.cancel()
-
+    @override
     def records(self) -> Iterator[dict[str, t.Any]]:
         first = self.plan.window
-        self.add_window(first)
+        self.open_window(first)
         for key, result in self.group:
             if key[0] == "page":
                 yield from self.on_page(key[1], key[2], result)
@@ -440,10 +354,16 @@ class _CallsRun:
             if self.pages_in_flight == 0 and not self.deferred and self.buffer:
                 self.flush_batch()  # the last calls of the listing: a partial batch
         assert self.watermark.done, "every window finishes"
-        self.commit(final=True)
+        self.commit()
+        self.stream.logger.info(
+            "calls: %d transcript requests for %d calls",
+            self.transcripts_requested,
+            self.stream.records_emitted,
+        )
 
-    def add_window(self, window: Window) -> None:
-        self.watermark.add(window)
+    @override
+    def open_window(self, window: Window) -> None:
+        super().open_window(window)
         self.progress[window] = _WindowProgress()
         self.pending_windows.append(window)
         self.pending_windows.sort(reverse=True)
@@ -559,13 +479,12 @@ class _CallsRun:
                     self.stream.window_total(response),
                     len(parts),
                 )
-                self.watermark.remove(window)
                 del self.progress[window]
                 self.active_windows.discard(window)
                 for part in parts:
                     # A part is split again when it holds clearly more than its share (a long chain would end last).
                     self.split_threshold[part] = int(1.3 * target)
-                    self.add_window(part)
+                self.replace_window(window, parts)
                 return
         if cursor is None and not progress.pages:
             with self.pages_lock:
@@ -582,12 +501,9 @@ class _CallsRun:
             if record["id"] in progress.seen:
                 continue
             progress.seen.add(record["id"])
-            started = parse_datetime(record["started"]) if record["started"] else None
-            if started is not None and (progress.newest is None or started > progress.newest[0]):
-                progress.newest = (started, record["started"])
             # Taken before the SDK sees the record: it may drop deselected properties in place.
             child = {"id": record["id"], "started": record["started"], "parties": record["parties"]}
-            yield record
+            yield self.emitted(window, record)
             if not self.children_selected:
                 continue
             if self.needs_transcript(child):
@@ -701,8 +617,7 @@ class _CallsRun:
         if not progress.listing_done or progress.open_batches or progress.buffered:
             return
         del self.progress[window]
-        if self.watermark.finish(window, progress.newest):
-            self.commit(final=False)
+        self.finish_window(window)
         self.stream.logger.info(
             "calls: window %s done; records so far: %s; Gong: %s",
             window,
@@ -711,27 +626,9 @@ class _CallsRun:
             self.stream.scheduler.limiter.usage(),
         )
 
-    def commit(self, *, final: bool) -> None:
-        mark = self.watermark.mark
-        if not self.full_lookback_done and (
-            mark is None or (self.old_bookmark is not None and mark >= self.old_bookmark)
-        ):
-            self.full_lookback_done = True
-        extra: dict[str, t.Any] = {}
-        if self.full_lookback_done and self.plan.full_lookback:
-            extra["full_lookback_at"] = iso(self.stream.run_started_at)
-        if self.transcripts is not None and not self.transcripts.skipped:
-            newest = self.watermark.bookmark[0] if self.watermark.bookmark else self.old_bookmark
-            if newest is not None:
-                self.summary.prune(newest - timedelta(days=float(self.stream.config["lookback_days"]) + 1))
-            extra["lookback_summary"] = self.summary.to_state(SUMMARY_BUDGET)
-        self.stream.commit(self.watermark.bookmark, extra)
-        if final:
-            self.stream.logger.info(
-                "calls: %d transcript requests for %d calls",
-                self.transcripts_requested,
-                self.stream.records_emitted,
-            )
+    @override
+    def keeps_summary(self) -> bool:
+        return self.transcripts is not None and not self.transcripts.skipped
 
 
 def page_priority(window: Window, cursor: str | None, remaining: int = 0) -> float:

@@ -334,10 +334,18 @@ class SourceStream(RESTStream[t.Any]):
         try:
             if not response.content:
                 raise msgspec.DecodeError("empty body")
-            response_json(response)
+            self.check_json(response)
         except msgspec.DecodeError:
             # A truncated or garbled body is a transport fault, as good as a 502.
             raise RetriableAPIError(f"{self.source} {endpoint}: malformed JSON body", response) from None
+
+    def check_json(self, response: requests.Response) -> None:
+        """Check that a 2xx body is JSON (default: decode it, once, for `parse_response`).
+
+        Raises:
+            msgspec.DecodeError: it is not; `validate_response` retries the request.
+        """
+        response_json(response)
 
     def is_empty_result(self, response: requests.Response) -> bool:
         """Whether an error status really means "no records" (Gong's 404 on an empty window)."""

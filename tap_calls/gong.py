@@ -29,7 +29,13 @@ from tap_calls.client import FullTableStream, Refused, SourceStream, quiet_child
 from tap_calls.dates import floor_second, iso, parse_datetime
 from tap_calls.errors import AuthError, CursorExpired, ScopeMissing, TapCallsError
 from tap_calls.keys import as_id, snake, snake_keys
-from tap_calls.paging import MAX_CURSOR_RESTARTS, CursorPaginator, next_cursor, restart_on_expiry
+from tap_calls.paging import (
+    MAX_CURSOR_RESTARTS,
+    CursorPaginator,
+    check_page_json,
+    next_cursor,
+    restart_on_expiry,
+)
 from tap_calls.schemas.gong import (
     CALL_FIELDS,
     CALL_SCHEMA,
@@ -53,6 +59,10 @@ if t.TYPE_CHECKING:
 
 # Gong pages are fixed at 100 records; the same number is the safe batch of call ids per request.
 PAGE_SIZE = 100
+# Bounded memory (see _CallsRun.max_open_batches): batches of calls open until their transcripts are
+# emitted, and pages answered but not yet processed.
+MAX_OPEN_BATCHES = 10
+MAX_UNREAD_PAGES = 8
 
 # Gong's words for an empty result; any other 404 (a wrong api_url, say) stays an error.
 _EMPTY_404 = re.compile(r"\bno [\w ]+ found\b|corresponding to the provided filters|for the specified period")
@@ -158,7 +168,10 @@ class CallBatch:
     calls: list[dict[str, t.Any]]
     windows: collections.Counter[Window]
     wanted: list[dict[str, t.Any]] = field(default_factory=list)  # the calls whose transcripts are requested
-    transcripts: list[dict[str, t.Any]] = field(default_factory=list)
+    # The transcript responses' raw bodies: parsed only when `transcripts` emits them, one batch at a time
+    # (a batch of 45-minute transcripts is about 6 MB as JSON and four times that as Python objects).
+    bodies: list[bytes] = field(default_factory=list)
+    emitted: set[str] = field(default_factory=set)  # the calls whose transcripts were emitted
 
 
 class CallBatches(dict[int, CallBatch]):
@@ -331,15 +344,17 @@ class _CallsRun(WindowedRun):
         self.dry_run = bool(stream.ABORT_AT_RECORD_COUNT)
         self.batch_size = min(PAGE_SIZE, stream.ABORT_AT_RECORD_COUNT or PAGE_SIZE)
 
-    # Bounded memory: a page is requested only while few batches wait for their transcripts.
+    # Bounded memory, whatever the rate: a page is requested only while few batches wait for their
+    # transcripts (a batch of 45-minute transcripts is about 6 MB of JSON until emitted) and few pages wait
+    # for the stream's thread (about 3 MB each once decoded). The bounds still leave the cap busy: at 3/s and
+    # 2 s answers, about 3 transcript requests and 5 pages are in flight.
     @property
     def max_open_batches(self) -> int:
-        return max(4, 2 * self.stream.scheduler.in_flight_target())
+        return min(MAX_OPEN_BATCHES, max(4, self.stream.scheduler.in_flight_target() + 2))
 
     @property
     def max_unread_pages(self) -> int:
-        # Pages the stream's thread has not processed yet: past this, chains wait for it (bounded memory).
-        return max(2, self.stream.scheduler.in_flight_target())
+        return min(MAX_UNREAD_PAGES, max(2, self.stream.scheduler.in_flight_target()))
 
     @override
     def records(self) -> Iterator[dict[str, t.Any]]:
@@ -572,15 +587,15 @@ class _CallsRun(WindowedRun):
                 priority=transcripts_priority(min(batch.windows), head=self.watermark.mark),
             )
 
-    def fetch_transcripts(self, batch: CallBatch) -> list[dict[str, t.Any]] | Refused:
-        """The transcripts of a batch (a task); a refusal is returned, so only `transcripts` stops."""
+    def fetch_transcripts(self, batch: CallBatch) -> list[bytes] | Refused:
+        """The transcript bodies of a batch (a task); a refusal is returned, so only `transcripts` stops."""
         assert self.transcripts is not None
         try:
             return self.transcripts.fetch(batch)
         except Refused as refused:
             return refused
 
-    def on_transcripts(self, number: int, result: list[dict[str, t.Any]] | Refused) -> None:
+    def on_transcripts(self, number: int, result: list[bytes] | Refused) -> None:
         batch = self.stream.batches[number]
         if batch.wanted:
             self.stream.scheduler.requests_new += 1  # only new calls, or calls that had no transcript yet
@@ -592,18 +607,18 @@ class _CallsRun(WindowedRun):
             if not self.transcripts.skipped:
                 self.transcripts.skip_for_scope(verdict)
             result = []
-        batch.transcripts = result
+        batch.bodies = result
         try:
             self.stream._sync_children({"call_batch": number})
         finally:
             del self.stream.batches[number]
         self.open_batches -= 1
         if self.transcripts is not None and not self.transcripts.skipped:
-            emitted = {r["call_id"] for r in result}
-            wanted = {call["id"] for call in batch.wanted}
-            for call in batch.calls:
-                if call["started"] and call["id"] in wanted:
-                    self.summary.add(parse_datetime(call["started"]), call["id"], int(call["id"] in emitted))
+            for call in batch.wanted:
+                if call["started"]:
+                    self.summary.add(
+                        parse_datetime(call["started"]), call["id"], int(call["id"] in batch.emitted)
+                    )
         for window in batch.windows:
             self.progress[window].open_batches -= 1
             self.maybe_finish(window)
@@ -707,6 +722,36 @@ def party_record(call: dict[str, t.Any], party: dict[str, t.Any]) -> dict[str, t
     record["call_id"] = call["id"]
     record["call_started"] = call["started"]
     return record
+
+
+def transcript_records(calls: list[dict[str, t.Any]], bodies: list[bytes]) -> list[dict[str, t.Any]]:
+    """The `transcripts` records of `calls` (`{id, started, parties}`) from the bodies of POST
+    /v2/calls/transcript pages (`callTranscripts: [{callId, transcript}]`, gong_api.md §3.4).
+
+    Nothing promises one entry per call: a long transcript may come in parts, and a page may repeat an
+    entry. Parts are joined in time order; a repeated entry counts once; an entry for a call not asked for
+    is never emitted.
+
+    Raises:
+        TapCallsError: a body is not JSON (its syntax was checked when it arrived, so never expected).
+    """
+    wanted = {call["id"]: call for call in calls}
+    parts: dict[str, list[list[dict[str, t.Any]]]] = {}
+    for body in bodies:
+        try:
+            items = (msgspec.json.decode(body) or {}).get("callTranscripts") or []
+        except (msgspec.DecodeError, AttributeError):
+            msg = "Gong POST /v2/calls/transcript: a response body is not JSON"
+            raise TapCallsError(msg) from None
+        for item in items:
+            call_id = as_id(item.get("callId"))
+            if call_id is None or call_id not in wanted:
+                continue
+            transcript = item.get("transcript") or []
+            entries = parts.setdefault(call_id, [])
+            if transcript not in entries:
+                entries.append(transcript)
+    return [transcript_record(wanted[call_id], entries) for call_id, entries in parts.items()]
 
 
 def transcript_record(call: dict[str, t.Any], entries: list[list[dict[str, t.Any]]]) -> dict[str, t.Any]:
@@ -817,40 +862,41 @@ class TranscriptsStream(CallChildStream):
             body["cursor"] = next_page_token
         return body
 
-    def fetch(self, batch: CallBatch) -> list[dict[str, t.Any]]:
-        """The `transcripts` records of a batch's wanted calls (a scheduler task; pages joined).
+    def fetch(self, batch: CallBatch) -> list[bytes]:
+        """The raw bodies of the transcript pages for a batch's wanted calls (a scheduler task).
 
-        Nothing promises one entry per call: a long transcript may come in parts, and a page may repeat an
-        entry. Parts are joined in time order; a repeated entry counts once.
+        Kept unparsed until `read_records` emits them: only the page's cursor is decoded here. When the
+        cursor expires, the pages are read again from the first; a page met twice counts once (and a
+        repeated transcript entry once, see `transcript_records`).
         """
-        wanted = {call["id"]: call for call in batch.wanted}
-        parts: dict[str, list[list[dict[str, t.Any]]]] = {}
-        for item in self.fetch_all({"calls": batch.wanted, "windows": list(batch.windows)}):
-            call_id = as_id(item.get("callId"))
-            if call_id is None or call_id not in wanted:
-                continue  # not a call of this batch (never expected; never emitted unasked)
-            transcript = item.get("transcript") or []
-            entries = parts.setdefault(call_id, [])
-            if transcript not in entries:
-                entries.append(transcript)
-        return [transcript_record(wanted[call_id], entries) for call_id, entries in parts.items()]
+        context = {"calls": batch.wanted, "windows": list(batch.windows)}
+        return list(
+            restart_on_expiry(lambda: self.bodies(context), key=bytes, what=self.path, logger=self.logger)
+        )
+
+    def bodies(self, context: Context) -> Iterator[bytes]:
+        """Each page's body, following `records.cursor` (an empty result, Gong's 404, has none)."""
+        token = None
+        while True:
+            response = self.send_page(context, token)
+            if not self.is_empty_result(response):
+                yield response.content
+            token = next_cursor(response)
+            if token is None:
+                return
 
     @override
-    def fetch_all(self, context: Context | None) -> list[dict[str, t.Any]]:
-        # Items repeat across parts of one transcript: restarts skip whole repeated items only.
-        return list(
-            restart_on_expiry(
-                lambda: self.request_records(context),
-                key=lambda item: msgspec.json.encode(item).decode(),
-                what=self.path,
-                logger=self.logger,
-            )
-        )
+    def check_json(self, response: requests.Response) -> None:
+        check_page_json(response)
 
     @override
     def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
-        if self.selected:
-            yield from self.batch(context).transcripts
+        batch = self.batch(context)
+        if not self.selected:
+            return
+        for record in transcript_records(batch.wanted, batch.bodies):
+            batch.emitted.add(record["call_id"])
+            yield record
 
 
 # Full table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typing as t
 from urllib.parse import parse_qs, urlparse
 
+import msgspec
 from singer_sdk.pagination import BaseAPIPaginator, JSONPathPaginator
 from typing_extensions import override
 
@@ -12,7 +13,7 @@ from tap_calls.client import response_json
 from tap_calls.errors import CursorExpired, TapCallsError
 
 if t.TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Hashable, Iterable, Iterator
     from logging import Logger
 
     import requests
@@ -34,18 +35,49 @@ class CursorPaginator(JSONPathPaginator):
 
     @override
     def get_next(self, response: requests.Response) -> str | None:
-        body = response_json(response)
-        records = body.get("records") if isinstance(body, dict) else None
-        return records.get("cursor") if isinstance(records, dict) else None
+        return next_cursor(response)
 
     @override
     def continue_if_empty(self, response: requests.Response) -> bool:
         return self.get_next(response) is not None
 
 
+class _PageRecords(msgspec.Struct):
+    """A Gong page with only its `records` (paging) object decoded: the rest is checked, never built."""
+
+    records: t.Any = None
+
+
+def _page_records(response: requests.Response) -> t.Any:
+    body = getattr(response, "_tap_calls_json", None)  # decoded in full already (client.response_json)
+    if isinstance(body, dict):
+        return body.get("records")
+    records = getattr(response, "_tap_calls_records", _NOT_DECODED)
+    if records is _NOT_DECODED:
+        records = (
+            msgspec.json.decode(response.content, type=_PageRecords).records if response.content else None
+        )
+        response._tap_calls_records = records  # type: ignore[attr-defined]
+    return records
+
+
+_NOT_DECODED = object()
+
+
+def check_page_json(response: requests.Response) -> None:
+    """Check that a Gong page's body is a JSON object, decoding only its `records` (cheap on 6 MB bodies).
+
+    Raises:
+        msgspec.DecodeError: the body is not a JSON object.
+    """
+    _page_records(response)
+
+
 def next_cursor(response: requests.Response) -> str | None:
-    """The cursor of the page after this Gong response, None on the last page."""
-    return CursorPaginator().get_next(response)
+    """The cursor of the page after this Gong response (`records.cursor`), None on the last page."""
+    records = _page_records(response)
+    cursor = records.get("cursor") if isinstance(records, dict) else None
+    return str(cursor) if cursor else None
 
 
 class SkipPaginator(BaseAPIPaginator[int]):
@@ -76,14 +108,14 @@ class SkipPaginator(BaseAPIPaginator[int]):
 
 
 def restart_on_expiry(
-    read: Callable[[], Iterable[T]], key: Callable[[T], str], what: str, logger: Logger
+    read: Callable[[], Iterable[T]], key: Callable[[T], Hashable], what: str, logger: Logger
 ) -> Iterator[T]:
     """`read()`'s items; when its cursor expires, `read()` again from page 1, skipping items already yielded.
 
     Raises:
         TapCallsError: the cursor expired `MAX_CURSOR_RESTARTS + 1` times in a row.
     """
-    seen: set[str] = set()
+    seen: set[Hashable] = set()
     for attempt in range(MAX_CURSOR_RESTARTS + 1):
         try:
             for item in read():

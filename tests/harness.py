@@ -1,4 +1,12 @@
-"""Runs the tap in-process (as `tap-calls --config ... --state ...` would) and collects its messages."""
+"""What every end-to-end test module shares: one sandbox fixture factory, one config builder, one catalog
+selector, and the in-process tap run (as `tap-calls --config ... --state ...` would) with its messages.
+
+    sandbox = sandbox_fixture(seed=7, gong_calls=1250, clari_calls=0)   # a module-scoped pytest fixture
+
+    def test_x(sandbox):
+        config = tap_config(sandbox, "gong", days=60)
+        run = run_tap(config, catalog=selecting(config, {"calls"}))
+"""
 
 from __future__ import annotations
 
@@ -8,11 +16,66 @@ import typing as t
 from collections import defaultdict
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+import pytest
+
+from calls_sandbox import Sandbox
 from tap_calls.tap import TapCalls
 
 if t.TYPE_CHECKING:
-    from calls_sandbox import Sandbox
+    from collections.abc import Callable, Iterable, Iterator
+
+# The sandbox enforces no rate unless told to (gong_rate_limit=...): tests need not crawl at 3/s or 10/s.
+FAST_GONG = 500
+FAST_CLARI = 500
+
+
+def sandbox_fixture(*, scope: str = "module", **params: t.Any) -> Callable[[], Iterator[Sandbox]]:
+    """A pytest fixture serving `Sandbox(**params)` for the `scope`, stopped afterwards; it fails the test
+    that used it when a handler of the sandbox crashed (a sandbox bug must not pass for a tap bug)."""
+
+    @pytest.fixture(scope=scope)  # type: ignore[call-overload]
+    def fixture() -> Iterator[Sandbox]:
+        with Sandbox(**params) as sb:
+            yield sb
+            assert not sb.errors, f"the sandbox's handlers failed: {sb.errors[:3]}"
+
+    return fixture
+
+
+def tap_config(sb: Sandbox, *sources: str, days: float | None = None, **settings: t.Any) -> dict:
+    """The tap's settings against `sb`: credentials and URLs of `sources` ("gong", "clari"; both when none
+    are named) with their rate caps raised, `start_date` `days` before the sandbox's now when given, then
+    `settings` as given."""
+    sources = sources or ("gong", "clari")
+    config: dict[str, t.Any] = {}
+    if "gong" in sources:
+        config.update(sb.gong_config(), requests_per_second=FAST_GONG)
+    if "clari" in sources:
+        config.update(sb.clari_config(), clari_requests_per_second=FAST_CLARI)
+    if days is not None:
+        config["start_date"] = (sb.now - timedelta(days=days)).isoformat()
+    config.update(settings)
+    return config
+
+
+def selecting(config: dict, streams: Iterable[str]) -> dict:
+    """The tap's discovered catalog with exactly `streams` selected."""
+    wanted = set(streams)
+    catalog = TapCalls(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in wanted
+    return catalog
+
+
+def requests_to(log: Sandbox | Iterable[t.Any], source: str, path: str | None = None) -> list:
+    """The requests the sandbox served to `source` ("gong" or "clari"), only those to `path` when given;
+    `log` is the sandbox (its whole log) or a copy of a log taken earlier."""
+    served = log.log if isinstance(log, Sandbox) else log
+    return [r for r in served if r.source == source and (path is None or r.path == path)]
 
 
 @dataclass
@@ -54,4 +117,4 @@ def run_tap(config: dict, state: dict | None = None, catalog: dict | None = None
 
 
 def gong_requests(sb: Sandbox, path: str | None = None) -> list:
-    return [r for r in sb.log if r.source == "gong" and (path is None or r.path == path)]
+    return requests_to(sb, "gong", path)

@@ -10,28 +10,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-from calls_sandbox import Sandbox
 from tap_calls.keys import snake
-from tests.harness import run_tap
+from tests.harness import run_tap, sandbox_fixture, tap_config
 
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(
-        seed=13, gong_calls=260, gong_span_days=40, gong_users=110, clari_calls=30, clari_span_days=40
-    ) as sb:
-        yield sb
-
-
-def settings(sb: Sandbox, **extra) -> dict:
-    return {
-        **sb.gong_config(),
-        **sb.clari_config(),
-        "start_date": (sb.now - timedelta(days=41)).isoformat(),
-        "requests_per_second": 200,
-        "clari_requests_per_second": 200,
-        **extra,
-    }
+sandbox = sandbox_fixture(
+    seed=13, gong_calls=260, gong_span_days=40, gong_users=110, clari_calls=30, clari_span_days=40
+)
 
 
 def test_capabilities_are_advertised():
@@ -47,7 +31,7 @@ def test_a_stream_map_hashes_email_addresses(sandbox):
         "users": {"email_address": "__NULL__", "email_hash": "sha256(record['email_address'] or '')"},
         "parties": {"email_address": "__NULL__", "email_hash": "sha256(record['email_address'] or '')"},
     }
-    run = run_tap(settings(sandbox, stream_maps=maps))
+    run = run_tap(tap_config(sandbox, days=41, stream_maps=maps))
     by_id = {u["id"]: u for u in sandbox.gong.users}
     assert len(run.records["users"]) == len(by_id)
     for user in run.records["users"]:
@@ -62,7 +46,7 @@ def test_a_stream_map_hashes_email_addresses(sandbox):
 
 
 def test_flattening_at_depth_one(sandbox):
-    run = run_tap(settings(sandbox, flattening_enabled=True, flattening_max_depth=1))
+    run = run_tap(tap_config(sandbox, days=41, flattening_enabled=True, flattening_max_depth=1))
     call = run.records["calls"][0]
     assert "interaction__questions" in call and "interaction" not in call
     assert isinstance(call["interaction__questions"], str)  # deeper levels become JSON strings
@@ -74,8 +58,9 @@ def test_flattening_at_depth_one(sandbox):
 
 
 def test_batch_messages_write_jsonl_gz_files_that_hold_every_record(sandbox, tmp_path):
-    config = settings(
+    config = tap_config(
         sandbox,
+        days=41,
         batch_config={
             "encoding": {"format": "jsonl", "compression": "gzip"},
             "storage": {"root": f"file://{tmp_path}", "prefix": "batch-"},

@@ -10,7 +10,7 @@ import requests
 
 from calls_sandbox import Sandbox
 from tap_calls.dates import parse_datetime
-from tests.harness import run_tap
+from tests.harness import requests_to, run_tap, sandbox_fixture, tap_config
 
 CONTRACT_FIELDS = [
     "id",
@@ -47,24 +47,13 @@ CONTRACT_FIELDS = [
 ]
 
 
-def clari(sb: Sandbox, **settings) -> dict:
-    return {**sb.clari_config(), "clari_requests_per_second": 500, **settings}
-
-
-def requests_to(sb: Sandbox, path: str) -> list:
-    return [r for r in sb.log if r.source == "clari" and r.path == path]
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(seed=11, gong_calls=0, clari_calls=400, clari_span_days=400) as sb:
-        yield sb
+sandbox = sandbox_fixture(seed=11, gong_calls=0, clari_calls=400, clari_span_days=400)
 
 
 @pytest.fixture(scope="module")
 def backfill(sandbox):
     sandbox.clear_log()
-    config = clari(sandbox, start_date=(sandbox.now - timedelta(days=420)).isoformat())
+    config = tap_config(sandbox, "clari", days=420)
     return run_tap(config), list(sandbox.log), config
 
 
@@ -144,11 +133,11 @@ def test_second_run_brings_only_what_changed(sandbox, backfill):
     changed = set(untouched_old[:2]) | {c["id"] for c in added} - sandbox.clari.private_ids
     ids = second.ids("clari_calls")
     assert sorted(ids) == sorted(changed)
-    assert sorted(r.query["id"][0] for r in requests_to(sandbox, "/call-details")) == sorted(changed)
+    assert sorted(r.query["id"][0] for r in requests_to(sandbox, "clari", "/call-details")) == sorted(changed)
     assert untouched_old[2] not in ids
     # The filters take whole seconds; the first window starts one second early (strict filters).
     floor = (bookmark - timedelta(days=7, seconds=1)).replace(microsecond=0)
-    for request in requests_to(sandbox, "/calls"):
+    for request in requests_to(sandbox, "clari", "/calls"):
         assert parse_datetime(request.query["filterModifiedGt"][0]) >= floor
 
 
@@ -165,13 +154,15 @@ def test_twelve_thousand_calls_modified_together_all_arrive(span):
     with Sandbox(seed=5, gong_calls=0, clari_calls=0) as sb:
         hour = sb.now - timedelta(hours=3)
         added = sb.clari.add_calls(12_000, hour, hour + span)
-        config = clari(sb, start_date=(hour - timedelta(days=1)).isoformat(), clari_requests_per_second=2000)
+        config = tap_config(
+            sb, "clari", start_date=(hour - timedelta(days=1)).isoformat(), clari_requests_per_second=2000
+        )
         run = run_tap(config)
         expected = {c["id"] for c in added} - sb.clari.private_ids
         ids = run.ids("clari_calls")
         assert len(ids) == len(set(ids))
         assert set(ids) == expected
-        assert all(int(r.query["skip"][0]) <= 10_000 for r in requests_to(sb, "/calls"))
+        assert all(int(r.query["skip"][0]) <= 10_000 for r in requests_to(sb, "clari", "/calls"))
         assert not [r for r in sb.log if r.status == 400]
 
 
@@ -216,12 +207,7 @@ def test_each_configured_source_syncs_just_its_streams(sources, streams):
     with Sandbox(
         seed=2, gong_calls=60, gong_span_days=30, gong_users=10, clari_calls=20, clari_span_days=30
     ) as sb:
-        config = {"start_date": (sb.now - timedelta(days=31)).isoformat(), "requests_per_second": 200}
-        if "gong" in sources:
-            config.update(sb.gong_config())
-        if "clari" in sources:
-            config.update(clari(sb))
-        run = run_tap(config)
+        run = run_tap(tap_config(sb, *sources, days=31))
         assert {stream for stream, rows in run.records.items() if rows} == streams
         assert {r.source for r in sb.log} == set(sources)
 
@@ -244,7 +230,7 @@ def test_a_call_leaving_the_window_while_paging_shifts_no_other_call_out(monkeyp
             return original(self, call_id)
 
         monkeypatch.setattr(ClariCallsStream, "fetch_details", fetch_and_meanwhile_modify)
-        run = run_tap(clari(sb, start_date=start.isoformat()))
+        run = run_tap(tap_config(sb, "clari", start_date=start.isoformat()))
         assert set(run.ids("clari_calls")) == before
         assert len(run.ids("clari_calls")) == len(before)
 
@@ -253,11 +239,11 @@ def test_calls_in_an_unstable_order_are_all_listed():
     """Clari promises no order among calls with equal `time`: pages may overlap and skip calls."""
     with Sandbox(seed=13, gong_calls=0, clari_calls=700, clari_span_days=3, clari_unstable_order=True) as sb:
         start = sb.now - timedelta(days=4)
-        run = run_tap(clari(sb, start_date=start.isoformat()))
+        run = run_tap(tap_config(sb, "clari", start_date=start.isoformat()))
         ids = run.ids("clari_calls")
         assert len(ids) == len(set(ids))
         assert sorted(ids) == sorted(c["id"] for c in sb.clari.expected_calls(start))
-        listing = requests_to(sb, "/calls")
+        listing = requests_to(sb, "clari", "/calls")
         assert len(listing) > 700 / 50  # some listings were split in parts
 
 
@@ -273,9 +259,9 @@ def test_a_page_too_large_for_clari_is_asked_for_again_smaller():
         )
         sb.clari_max_payload = len(full_page.content) // 3  # a page of 50 is too large; one of 12 fits
         sb.clear_log()
-        run = run_tap(clari(sb, start_date=start.isoformat()))
+        run = run_tap(tap_config(sb, "clari", start_date=start.isoformat()))
         assert sorted(run.ids("clari_calls")) == sorted(c["id"] for c in sb.clari.expected_calls(start))
-        listing = requests_to(sb, "/calls")
+        listing = requests_to(sb, "clari", "/calls")
         assert {int(r.query["limit"][0]) for r in listing if r.status == 502} >= {50}
         assert {int(r.query["limit"][0]) for r in listing if r.status == 200} <= {12, 6}
 
@@ -289,7 +275,7 @@ def test_the_range_starts_at_start_date_not_a_second_before():
             1, start - timedelta(milliseconds=500), start - timedelta(milliseconds=499)
         )
         exact = sb.clari.add_calls(1, start, start + timedelta(milliseconds=1))
-        run = run_tap(clari(sb, start_date=start.isoformat()))
+        run = run_tap(tap_config(sb, "clari", start_date=start.isoformat()))
         ids = set(run.ids("clari_calls"))
         assert early[0]["id"] not in ids
         assert parse_datetime(exact[0]["last_modified_time"]) == start

@@ -17,7 +17,7 @@ from calls_sandbox.data import parse_iso
 from tap_calls.dates import iso
 from tap_calls.errors import TapCallsError
 from tap_calls.tap import TapCalls
-from tests.harness import run_tap
+from tests.harness import requests_to, run_tap, sandbox_fixture, selecting, tap_config
 
 NEW_STREAMS = ("clari_users", "clari_topics", "clari_scorecards", "clari_scorecard_templates")
 # The contract's fields (interface.md, "Streams beyond calls") and primary keys.
@@ -49,23 +49,6 @@ SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 MANY = 12_000
 
 
-def clari(sb: Sandbox, **settings) -> dict:
-    return {**sb.clari_config(), "clari_requests_per_second": 1000, **settings}
-
-
-def select(config: dict, streams: tuple[str, ...] | set[str]) -> dict:
-    catalog = TapCalls(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
-
-
-def requests_to(sb: Sandbox, path: str) -> list:
-    return [r for r in sb.log if r.source == "clari" and r.path == path]
-
-
 def truth(sb: Sandbox, stream: str) -> list[dict]:
     more = sb.clari_more
     return {
@@ -88,29 +71,27 @@ def all_keys(value: object) -> list[str]:
     return []
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(
-        seed=21,
-        gong_calls=0,
-        clari_calls=80,
-        clari_scorecards=MANY,
-        clari_topics=20,
-        clari_scorecard_templates=5,
-    ) as sb:
-        yield sb
+sandbox = sandbox_fixture(
+    seed=21,
+    gong_calls=0,
+    clari_calls=80,
+    clari_scorecards=MANY,
+    clari_topics=20,
+    clari_scorecard_templates=5,
+)
 
 
 @pytest.fixture(scope="module")
 def backfill(sandbox):
     """One run of the four streams, with a start_date/end_date the full-table streams must ignore."""
     sandbox.clear_log()
-    config = clari(
+    config = tap_config(
         sandbox,
+        "clari",
         start_date=iso(sandbox.now - timedelta(days=2)),
         end_date=iso(sandbox.now - timedelta(days=1)),
     )
-    run = run_tap(config, catalog=select(config, NEW_STREAMS))
+    run = run_tap(config, catalog=selecting(config, NEW_STREAMS))
     return run, list(sandbox.log), config
 
 
@@ -259,12 +240,13 @@ def test_scorecards_on_split_seconds_are_kept_once():
     ) as sb:
         times = Counter(s.time for s in sb.clari_more.scorecard_index())
         assert min(times.values()) >= 1 and all(t.microsecond == 0 for t in times)
-        config = clari(sb)
-        run = run_tap(config, catalog=select(config, {"clari_scorecards"}))
+        config = tap_config(sb, "clari")
+        run = run_tap(config, catalog=selecting(config, {"clari_scorecards"}))
         ids = run.ids("clari_scorecards")
         assert len(ids) == len(set(ids)) == MANY
         assert set(ids) == {s["id"] for s in sb.clari_more.expected_scorecards()}
-        assert len({r.query.get("filterTimeLt", [""])[-1] for r in requests_to(sb, "/scorecard")}) > 2
+        listings = requests_to(sb, "clari", "/scorecard")
+        assert len({r.query.get("filterTimeLt", [""])[-1] for r in listings}) > 2
 
 
 def test_a_scorecard_page_too_large_for_clari_is_asked_for_again_smaller():
@@ -278,12 +260,12 @@ def test_a_scorecard_page_too_large_for_clari_is_asked_for_again_smaller():
         )
         sb.clari_max_payload = len(page.content)  # a page of 100 or 50 is too large; one of 25 fits
         sb.clear_log()
-        config = clari(sb)
-        run = run_tap(config, catalog=select(config, {"clari_scorecards"}))
+        config = tap_config(sb, "clari")
+        run = run_tap(config, catalog=selecting(config, {"clari_scorecards"}))
         assert sorted(run.ids("clari_scorecards")) == sorted(
             s["id"] for s in sb.clari_more.expected_scorecards()
         )
-        served = requests_to(sb, "/scorecard")
+        served = requests_to(sb, "clari", "/scorecard")
         assert [(int(r.query["limit"][-1]), r.status) for r in served[:3]] == [
             (100, 502),
             (50, 502),
@@ -298,9 +280,9 @@ def test_more_scorecards_in_one_second_than_skip_reaches_are_read_as_far_as_it_r
     with Sandbox(seed=13, gong_calls=0, clari_calls=20, clari_scorecards=30) as sb:
         instant = sb.now.replace(microsecond=0) - timedelta(days=3)
         sb.clari_more.add_scorecards(10_150, instant, instant)
-        config = clari(sb)
+        config = tap_config(sb, "clari")
         with caplog.at_level("WARNING"):
-            run = run_tap(config, catalog=select(config, {"clari_scorecards"}))
+            run = run_tap(config, catalog=selecting(config, {"clari_scorecards"}))
         ids = run.ids("clari_scorecards")
         assert len(ids) == len(set(ids))
         second = timedelta(seconds=1)
@@ -309,7 +291,7 @@ def test_more_scorecards_in_one_second_than_skip_reaches_are_read_as_far_as_it_r
         assert len(crowded) == 10_150 and len(others) == 30
         assert others <= set(ids)  # every scorecard outside the crowded second
         assert len(set(ids) & crowded) == 10_100  # and as many of it as skip reaches
-        served = requests_to(sb, "/scorecard")
+        served = requests_to(sb, "clari", "/scorecard")
         assert all(r.status == 200 for r in served)
         assert max(int(r.query["skip"][-1]) for r in served) == 10_000
         assert "more than skip reaches" in caplog.text
@@ -333,35 +315,32 @@ def test_templates_arrive_under_either_spelling_of_the_list_key(spelling):
         ).json()
         assert list(body) == [spelling]
         sb.clear_log()
-        config = clari(sb)
-        run = run_tap(config, catalog=select(config, {"clari_scorecard_templates"}))
+        config = tap_config(sb, "clari")
+        run = run_tap(config, catalog=selecting(config, {"clari_scorecard_templates"}))
         assert sorted(run.ids("clari_scorecard_templates")) == sorted(
             t["id"] for t in sb.clari_more.templates
         )
         assert len(run.ids("clari_scorecard_templates")) == 7
-        assert len(requests_to(sb, "/scorecard-template")) == 1
+        assert len(requests_to(sb, "clari", "/scorecard-template")) == 1
 
 
-@pytest.fixture
-def small():
-    with Sandbox(seed=9, gong_calls=0, clari_calls=30, clari_scorecards=250) as sb:
-        yield sb
+small = sandbox_fixture(scope="function", seed=9, gong_calls=0, clari_calls=30, clari_scorecards=250)
 
 
 def test_scorecards_are_read_in_full_at_most_once_per_interval(small, caplog):
-    config = clari(small)
-    catalog = select(config, {"clari_scorecards"})
+    config = tap_config(small, "clari")
+    catalog = selecting(config, {"clari_scorecards"})
     first = run_tap(config, catalog=catalog)
     assert len(first.records["clari_scorecards"]) == 250
     stamp = first.state["bookmarks"]["clari_scorecards"]["last_full_read"]
     assert abs(parse_iso(stamp) - small.now) < timedelta(minutes=5)
-    assert len(requests_to(small, "/scorecard")) == 3  # 250 scorecards, 100 a page
+    assert len(requests_to(small, "clari", "/scorecard")) == 3  # 250 scorecards, 100 a page
 
     late = small.clari_more.add_scorecards(4, small.now - timedelta(hours=2), small.now - timedelta(hours=1))
     small.clear_log()
     with caplog.at_level("INFO"):
         second = run_tap(config, state=first.state, catalog=catalog)
-    assert requests_to(small, "/scorecard") == []
+    assert requests_to(small, "clari", "/scorecard") == []
     assert second.records["clari_scorecards"] == []
     assert not [
         m for m in second.messages if m["type"] == "ACTIVATE_VERSION"
@@ -370,7 +349,7 @@ def test_scorecards_are_read_in_full_at_most_once_per_interval(small, caplog):
     assert "clari_scorecards: last full read at" in caplog.text and "nothing read" in caplog.text
 
     third = run_tap({**config, "lookback_interval_hours": 0}, state=second.state, catalog=catalog)
-    assert len(requests_to(small, "/scorecard")) == 3
+    assert len(requests_to(small, "clari", "/scorecard")) == 3
     ids = third.ids("clari_scorecards")
     assert len(ids) == 254 and {s["id"] for s in late} <= set(ids)
     assert parse_iso(third.state["bookmarks"]["clari_scorecards"]["last_full_read"]) >= parse_iso(stamp)
@@ -379,8 +358,8 @@ def test_scorecards_are_read_in_full_at_most_once_per_interval(small, caplog):
 def test_a_full_read_cut_short_by_the_request_budget_is_done_again_next_run(small):
     """max_requests_per_run stops the source: no last_full_read stamp, no version activated for a stream not
     read at all; the next run reads everything."""
-    config = clari(small)
-    catalog = select(config, {"clari_scorecards", "clari_topics"})
+    config = tap_config(small, "clari")
+    catalog = selecting(config, {"clari_scorecards", "clari_topics"})
     cut = run_tap({**config, "max_requests_per_run": 2}, catalog=catalog)
     assert len(cut.records["clari_scorecards"]) == 200 and not cut.records["clari_topics"]
     assert "last_full_read" not in cut.state["bookmarks"].get("clari_scorecards", {})
@@ -395,18 +374,18 @@ def test_a_full_read_cut_short_by_the_request_budget_is_done_again_next_run(smal
 @pytest.mark.parametrize(("hours_ago", "reads"), [(22.9, False), (23.1, True)])
 def test_a_daily_pipeline_reads_every_day_even_when_started_a_little_earlier(small, hours_ago, reads):
     """Due once the last full read is lookback_interval_hours minus one hour old (23 h for the default 24)."""
-    config = clari(small)
+    config = tap_config(small, "clari")
     state = {
         "bookmarks": {"clari_scorecards": {"last_full_read": iso(small.now - timedelta(hours=hours_ago))}}
     }
-    run = run_tap(config, state=state, catalog=select(config, {"clari_scorecards"}))
-    assert bool(requests_to(small, "/scorecard")) is reads
+    run = run_tap(config, state=state, catalog=selecting(config, {"clari_scorecards"}))
+    assert bool(requests_to(small, "clari", "/scorecard")) is reads
     assert len(run.records["clari_scorecards"]) == (250 if reads else 0)
 
 
 def test_users_are_fetched_once_and_shared(small):
     """clari_users and clari_calls' speaker join read the same one GET /users (ClariDirectory)."""
-    config = clari(small)
+    config = tap_config(small, "clari")
     tap = TapCalls(config=config, parse_env_config=False)
     stream = tap.streams["clari_users"]
     directory = stream.directory
@@ -416,25 +395,25 @@ def test_users_are_fetched_once_and_shared(small):
         w.start()
     for w in workers:
         w.join()
-    assert len(requests_to(small, "/users")) == 1
+    assert len(requests_to(small, "clari", "/users")) == 1
     assert all(r is results[0] for r in results) and len(results) == 4
     assert directory.names(stream) == {u["id"]: u["name"] for u in small.clari.users}
     assert directory.names_or_none(stream) == directory.names(stream)
-    run = run_tap(config, catalog=select(config, {"clari_users"}))
+    run = run_tap(config, catalog=selecting(config, {"clari_users"}))
     assert len(run.records["clari_users"]) == len(small.clari.users)
 
 
 def test_clari_calls_and_clari_users_share_one_users_request(small):
-    config = clari(small, start_date=iso(small.now - timedelta(days=500)))
-    run = run_tap(config, catalog=select(config, {"clari_calls", "clari_users"}))
+    config = tap_config(small, "clari", start_date=iso(small.now - timedelta(days=500)))
+    run = run_tap(config, catalog=selecting(config, {"clari_calls", "clari_users"}))
     assert any(r.get("transcript") and r.get("users") for r in run.records["clari_calls"])
     assert len(run.records["clari_users"]) == len(small.clari.users)
-    assert len(requests_to(small, "/users")) == 1
+    assert len(requests_to(small, "clari", "/users")) == 1
 
 
 def test_a_failed_users_request_is_not_repeated(small, caplog):
     """clari_users fails with the request's one-line error; the speaker join gets None and one WARNING."""
-    config = clari(small)
+    config = tap_config(small, "clari")
     tap = TapCalls(config=config, parse_env_config=False)
     stream = tap.streams["clari_users"]
     small.inject("clari", "status", path="/users", code=400, count=5)
@@ -445,7 +424,7 @@ def test_a_failed_users_request_is_not_repeated(small, caplog):
         assert stream.directory.names_or_none(stream) is None
         assert stream.directory.names_or_none(stream) is None
     assert caplog.text.count("GET /users failed") == 1
-    assert len(requests_to(small, "/users")) == 1
+    assert len(requests_to(small, "clari", "/users")) == 1
 
 
 def test_sandbox_scorecard_endpoint_pages_like_clari(small):

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from calls_sandbox import Sandbox
+from tests.harness import sandbox_fixture
 
 REPO = Path(__file__).resolve().parents[1]
 TAP = str(Path(sys.executable).parent / "tap-calls")
@@ -80,10 +81,7 @@ def states(msgs: list[dict]) -> list[dict]:
     return [m["value"] for m in msgs if m["type"] == "STATE"]
 
 
-@pytest.fixture(scope="module")
-def sb():
-    with Sandbox(seed=14, gong_calls=150, gong_span_days=60, clari_calls=15, clari_span_days=60) as sandbox:
-        yield sandbox
+sb = sandbox_fixture(seed=14, gong_calls=150, gong_span_days=60, clari_calls=15, clari_span_days=60)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from calls_sandbox import Sandbox
 from tap_calls.dates import parse_datetime
 from tap_calls.gong import CallsStream
-from tests.harness import gong_requests, run_tap
+from tests.harness import gong_requests, run_tap, sandbox_fixture, selecting, tap_config
 
 CALL_FIELDS = [
     "id",
@@ -88,24 +88,16 @@ GONG_MORE_PATHS = {
 }
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(seed=7, gong_calls=1250, gong_span_days=400, clari_calls=0) as sb:
-        yield sb
+sandbox = sandbox_fixture(seed=7, gong_calls=1250, gong_span_days=400, clari_calls=0)
 
 
 @pytest.fixture(scope="module")
 def backfill(sandbox):
     """One full backfill over the sandbox's whole span, shared by the assertions below."""
     sandbox.clear_log()
-    config = gong(sandbox, start_date=(sandbox.now - timedelta(days=401)).isoformat())
+    config = tap_config(sandbox, "gong", days=401)
     run = run_tap(config)
     return run, list(sandbox.log), config
-
-
-def gong(sb: Sandbox, **settings) -> dict:
-    """Sandbox settings; the sandbox here enforces no rate, so the tests need not crawl at 3/s."""
-    return {**sb.gong_config(), "requests_per_second": 200, **settings}
 
 
 def expected(sb: Sandbox, start: datetime, end: datetime | None = None, **kwargs):
@@ -281,7 +273,7 @@ def test_second_run_reads_only_the_look_back_and_catches_late_calls(sandbox, bac
 
 def test_default_start_date_is_one_year_back(sandbox):
     sandbox.clear_log()
-    config = gong(sandbox)
+    config = tap_config(sandbox, "gong")
     before = datetime.now(UTC)
     run = run_tap(config)
     first = gong_requests(sandbox, "/v2/calls/extensive")[0]
@@ -292,7 +284,9 @@ def test_default_start_date_is_one_year_back(sandbox):
 
 def test_private_calls_and_media_urls_only_when_asked(sandbox):
     start = sandbox.now - timedelta(days=401)
-    config = gong(sandbox, start_date=start.isoformat(), include_private_calls=True, include_media_urls=True)
+    config = tap_config(
+        sandbox, "gong", start_date=start.isoformat(), include_private_calls=True, include_media_urls=True
+    )
     sandbox.clear_log()
     run = run_tap(config)
     truth = expected(sandbox, start, include_private=True)
@@ -310,7 +304,9 @@ def test_private_calls_and_media_urls_only_when_asked(sandbox):
 
 def test_an_empty_window_is_zero_records_not_an_error(sandbox):
     start = sandbox.now + timedelta(days=1)
-    config = gong(sandbox, start_date=start.isoformat(), end_date=(start + timedelta(days=2)).isoformat())
+    config = tap_config(
+        sandbox, "gong", start_date=start.isoformat(), end_date=(start + timedelta(days=2)).isoformat()
+    )
     sandbox.clear_log()
     run = run_tap(config)
     assert run.records["calls"] == []
@@ -322,7 +318,7 @@ def test_an_empty_window_is_zero_records_not_an_error(sandbox):
 def test_workspace_filter(sandbox):
     start = sandbox.now - timedelta(days=401)
     workspace = sandbox.gong.calls[0].workspace_id
-    config = gong(sandbox, start_date=start.isoformat(), workspace_id=workspace)
+    config = tap_config(sandbox, "gong", start_date=start.isoformat(), workspace_id=workspace)
     sandbox.clear_log()
     run = run_tap(config)
     assert sorted(run.ids("calls")) == sorted(c.id for c in expected(sandbox, start, workspace_id=workspace))
@@ -347,7 +343,7 @@ def test_crowded_windows_are_narrowed_and_nothing_is_lost(sandbox, monkeypatch):
     monkeypatch.setattr(CallsStream, "window_split_records", 300)
     monkeypatch.setattr(CallsStream, "window_target_records", 200)
     start = sandbox.now - timedelta(days=401)
-    config = gong(sandbox, start_date=start.isoformat())
+    config = tap_config(sandbox, "gong", start_date=start.isoformat())
     run = run_tap(config)
     assert sorted(run.ids("calls")) == sorted(c.id for c in expected(sandbox, start))
     windows = {r.body["filter"]["fromDateTime"] for r in gong_requests(sandbox, "/v2/calls/extensive")}
@@ -363,20 +359,10 @@ def test_crowded_windows_are_narrowed_and_nothing_is_lost(sandbox, monkeypatch):
     assert marks == sorted(marks)
 
 
-def select(catalog: dict, streams: set[str]) -> dict:
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
-
-
 def test_transcripts_alone_still_walk_the_calls_but_emit_only_transcripts(sandbox):
-    from tap_calls.tap import TapCalls
-
     start = sandbox.now - timedelta(days=60)
-    config = gong(sandbox, start_date=start.isoformat())
-    catalog = select(TapCalls(config=config, parse_env_config=False).catalog_dict, {"transcripts"})
+    config = tap_config(sandbox, "gong", start_date=start.isoformat())
+    catalog = selecting(config, {"transcripts"})
     run = run_tap(config, catalog=catalog)
     assert set(run.records) == {"transcripts"}
     assert sorted(run.ids("transcripts", "call_id")) == sorted(
@@ -392,7 +378,7 @@ def test_requests_overlap_so_a_slow_api_does_not_idle_the_cap():
     with Sandbox(
         seed=4, gong_calls=600, gong_span_days=30, gong_users=5, clari_calls=0, gong_latency=0.3
     ) as sb:
-        run = run_tap(gong(sb, start_date=(sb.now - timedelta(days=31)).isoformat()))
+        run = run_tap(tap_config(sb, "gong", days=31, requests_per_second=200))
         assert sorted(run.ids("calls")) == sorted(c.id for c in expected(sb, sb.now - timedelta(days=31)))
         pages = [r for r in sb.log if r.path == "/v2/calls/extensive"]
         transcripts = [r for r in sb.log if r.path == "/v2/calls/transcript"]
@@ -409,7 +395,7 @@ def test_a_transcript_split_over_entries_and_pages_comes_out_whole():
     """Gong does not promise one /v2/calls/transcript entry per call: parts are joined in time order."""
     with Sandbox(seed=11, gong_calls=150, gong_span_days=20, gong_split_transcripts=True) as sb:
         start = sb.now - timedelta(days=21)
-        run = run_tap(gong(sb, start_date=start.isoformat()))
+        run = run_tap(tap_config(sb, "gong", start_date=start.isoformat()))
         truth = {c.id: sb.gong.transcript(c) for c in expected(sb, start) if c.has_transcript}
         split = [call_id for call_id, monologues in truth.items() if len(monologues) > 1]
         assert len(split) > 50
@@ -426,7 +412,9 @@ def test_a_quiet_account_still_catches_a_call_published_late():
     """The bookmark is the newest call emitted, not the run's start: the look-back counts from the data."""
     now = datetime.now(UTC).replace(microsecond=0)
     with Sandbox(seed=12, now=now - timedelta(days=10), gong_calls=40, gong_span_days=50) as sb:
-        config = gong(sb, start_date=(now - timedelta(days=61)).isoformat(), lookback_interval_hours=0)
+        config = tap_config(
+            sb, "gong", start_date=(now - timedelta(days=61)).isoformat(), lookback_interval_hours=0
+        )
         first = run_tap(config)
         emitted = [parse_datetime(c["started"]) for c in first.records["calls"]]
         bookmark = parse_datetime(first.state["bookmarks"]["calls"]["replication_key_value"])
@@ -444,7 +432,7 @@ def test_windows_are_paged_concurrently_and_the_bookmark_follows_the_watermark(m
     monkeypatch.setattr(CallsStream, "window_target_records", 200)
     with Sandbox(seed=15, gong_calls=900, gong_span_days=30, gong_users=5, gong_latency=0.05) as sb:
         start = sb.now - timedelta(days=31)
-        run = run_tap(gong(sb, start_date=start.isoformat()))
+        run = run_tap(tap_config(sb, "gong", start_date=start.isoformat(), requests_per_second=200))
         assert sorted(run.ids("calls")) == sorted(c.id for c in expected(sb, start))
         pages = [r for r in gong_requests(sb, "/v2/calls/extensive") if r.status == 200]
         by_window: dict[str, list] = {}
@@ -481,8 +469,9 @@ def test_a_fractional_end_date_keeps_the_calls_of_its_last_second():
         second = sb.now - timedelta(days=2)
         call = sb.gong.add_calls(1, second, second + timedelta(seconds=1), is_private=False)[0]
         assert call.started == second
-        config = gong(
+        config = tap_config(
             sb,
+            "gong",
             start_date=(second - timedelta(hours=1)).isoformat(),
             end_date=(second + timedelta(milliseconds=500)).isoformat(),
         )

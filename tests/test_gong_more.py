@@ -16,7 +16,7 @@ import pytest
 
 from calls_sandbox import Sandbox
 from tap_calls.tap import TapCalls
-from tests.harness import run_tap
+from tests.harness import requests_to, run_tap, sandbox_fixture, selecting, tap_config
 
 FULL_TABLE = (
     "workspaces",
@@ -163,33 +163,15 @@ STAT_COLUMNS = {
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def config(sb: Sandbox, **settings) -> dict:
-    """Sandbox settings; the sandbox enforces no rate here, so the tests need not crawl at 3/s."""
-    return {**sb.gong_config(), "requests_per_second": 200, **settings}
-
-
 def noon_utc(days_back: int) -> str:
     """A start_date at 12:00 UTC: the same calendar day in UTC and in the sandbox's US/Pacific."""
     day = datetime.now(UTC).date() - timedelta(days=days_back)
     return f"{day.isoformat()}T12:00:00Z"
 
 
-def catalog(cfg: dict, *streams: str) -> dict:
-    cat = TapCalls(config=cfg, parse_env_config=False).catalog_dict
-    for entry in cat["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return cat
-
-
 def run(sb: Sandbox, streams: tuple[str, ...] | list[str], state: dict | None = None, **settings):
-    cfg = config(sb, **settings)
-    return run_tap(cfg, state, catalog(cfg, *streams))
-
-
-def requests_to(log: list, path: str) -> list:
-    return [r for r in log if r.source == "gong" and r.path == path]
+    cfg = tap_config(sb, "gong", **settings)
+    return run_tap(cfg, state, selecting(cfg, streams))
 
 
 def walk_keys(value, where: str = "") -> list[str]:
@@ -236,11 +218,8 @@ def days(first: date, end: date) -> list[date]:
 
 
 # ------------------------------------------------------------------------------------------ full tables
-@pytest.fixture(scope="module")
-def sandbox():
-    # Three workspaces: the third has no library folders (Gong answers that with a 404).
-    with Sandbox(seed=11, gong_calls=1500, gong_span_days=90, gong_workspaces=3, clari_calls=0) as sb:
-        yield sb
+# Three workspaces: the third has no library folders (Gong answers that with a 404).
+sandbox = sandbox_fixture(seed=11, gong_calls=1500, gong_span_days=90, gong_workspaces=3, clari_calls=0)
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +230,7 @@ def full_tables(sandbox):
 
 
 def test_discovery_has_the_contract_keys_for_the_new_streams(sandbox):
-    cat = TapCalls(config=config(sandbox), parse_env_config=False).catalog_dict
+    cat = TapCalls(config=tap_config(sandbox, "gong"), parse_env_config=False).catalog_dict
     entries = {e["tap_stream_id"]: e for e in cat["streams"]}
     for name, (keys, replication_key) in KEYS.items():
         assert list(entries[name]["key_properties"]) == keys, name
@@ -379,10 +358,10 @@ def test_full_table_streams_cost_one_request_each_and_one_per_workspace_and_fold
     assert counts[("/v2/settings/trackers", 200)] == 1
     assert counts[("/v2/call-outcomes", 200)] == 1
     # One listing per workspace; the third workspace has no folders: Gong's 404 is an empty listing.
-    listed = requests_to(log, "/v2/library/folders")
+    listed = requests_to(log, "gong", "/v2/library/folders")
     assert sorted(r.query["workspaceId"][0] for r in listed) == sorted(w["id"] for w in workspaces)
     assert counts[("/v2/library/folders", 404)] == 1
-    content = requests_to(log, "/v2/library/folder-content")
+    content = requests_to(log, "gong", "/v2/library/folder-content")
     assert sorted(r.query["folderId"][0] for r in content) == sorted(f["id"] for f in folders)
     assert sum(counts.values()) == 4 + len(workspaces) + len(folders)
     # Full-table streams let targets drop vanished rows: one ACTIVATE_VERSION each, before their records.
@@ -399,14 +378,14 @@ def test_library_folder_calls_are_read_in_full_at_most_once_per_lookback_interva
     assert stamp
     sandbox.clear_log()
     second = run(sandbox, ("library_folder_calls", "trackers"), state=first.state)
-    assert not requests_to(list(sandbox.log), "/v2/library/folder-content")
+    assert not requests_to(sandbox, "gong", "/v2/library/folder-content")
     assert not second.records["library_folder_calls"] and second.records["trackers"]
     # A run that reads nothing must not activate a new version (targets would drop every row).
     assert [m["stream"] for m in second.messages if m["type"] == "ACTIVATE_VERSION"] == ["trackers"]
     assert second.state["bookmarks"]["library_folder_calls"]["last_full_read"] == stamp
     sandbox.clear_log()
     third = run(sandbox, ("library_folder_calls",), state=first.state, lookback_interval_hours=0)
-    assert len(requests_to(list(sandbox.log), "/v2/library/folder-content")) == len(sandbox.gong_more.folders)
+    assert len(requests_to(sandbox, "gong", "/v2/library/folder-content")) == len(sandbox.gong_more.folders)
     assert len(third.records["library_folder_calls"]) == len(first.records["library_folder_calls"])
 
 
@@ -426,21 +405,21 @@ def test_workspace_id_filters_trackers_folders_and_scorecards(sandbox):
     assert sorted(result.ids("library_folders")) == sorted(f["id"] for f in mine)
     assert {r["workspace_id"] for r in result.records["library_folders"]} == {workspace}
     assert {r["folder_id"] for r in result.records["library_folder_calls"]} <= {f["id"] for f in mine}
-    assert [r.query.get("workspaceId") for r in requests_to(log, "/v2/settings/trackers")] == [[workspace]]
-    assert [r.query.get("workspaceId") for r in requests_to(log, "/v2/library/folders")] == [[workspace]]
-    assert not requests_to(log, "/v2/workspaces")  # no workspace list needed
-    assert len(requests_to(log, "/v2/library/folder-content")) == len(mine)
+    for path in ("/v2/settings/trackers", "/v2/library/folders"):
+        assert [r.query.get("workspaceId") for r in requests_to(log, "gong", path)] == [[workspace]], path
+    assert not requests_to(log, "gong", "/v2/workspaces")  # no workspace list needed
+    assert len(requests_to(log, "gong", "/v2/library/folder-content")) == len(mine)
 
 
 def test_without_the_workspaces_scope_folders_are_listed_once_without_a_workspace():
     with Sandbox(seed=5, gong_calls=200, clari_calls=0, gong_missing_scopes={"api:workspaces:read"}) as sb:
         result = run(sb, ("library_folders", "library_folder_calls"))
         log = list(sb.log)
-    listed = requests_to(log, "/v2/library/folders")
+    listed = requests_to(log, "gong", "/v2/library/folders")
     assert len(listed) == 1 and "workspaceId" not in listed[0].query
     assert sorted(result.ids("library_folders")) == sorted(f["id"] for f in sb.gong_more.folders)
     assert {r["workspace_id"] for r in result.records["library_folders"]} == {None}
-    assert len(requests_to(log, "/v2/library/folder-content")) == len(sb.gong_more.folders)
+    assert len(requests_to(log, "gong", "/v2/library/folder-content")) == len(sb.gong_more.folders)
     assert len(result.records["library_folder_calls"]) == sum(
         len(sb.gong_more.folder_content(f["id"])["calls"]) for f in sb.gong_more.folders
     )
@@ -448,7 +427,7 @@ def test_without_the_workspaces_scope_folders_are_listed_once_without_a_workspac
 
 # ------------------------------------------------------------------------------------- answered scorecards
 def review_bodies(log: list) -> list[dict]:
-    return [r.body["filter"] for r in requests_to(log, "/v2/stats/activity/scorecards")]
+    return [r.body["filter"] for r in requests_to(log, "gong", "/v2/stats/activity/scorecards")]
 
 
 def test_answered_scorecards_are_every_review_manual_and_automatic(sandbox):
@@ -494,7 +473,7 @@ def test_answered_scorecards_are_every_review_manual_and_automatic(sandbox):
         assert body["reviewFromDate"] < body["reviewToDate"]
         assert body["reviewMethod"] == "BOTH"
     assert min(b["reviewFromDate"] for b in bodies) == start[:10]
-    pages = [r for r in requests_to(log, "/v2/stats/activity/scorecards") if r.body.get("cursor")]
+    pages = [r for r in requests_to(log, "gong", "/v2/stats/activity/scorecards") if r.body.get("cursor")]
     assert pages, "a window of more than 100 reviews is paged with the cursor in the body"
     # The bookmark: the last completed day, never later than the company's yesterday.
     bookmark = result.state["bookmarks"]["answered_scorecards"]
@@ -575,7 +554,7 @@ def test_interaction_stats_are_each_days_own_aggregates(sandbox, stats_run):
             assert record[STAT_COLUMNS[stat["name"]]] == stat["value"]
         assert record["user_email_address"] == more._emails[key[0]]
     # One day per request (Gong aggregates over the range: a week differs from its days).
-    requests = requests_to(log, "/v2/stats/interaction")
+    requests = requests_to(log, "gong", "/v2/stats/interaction")
     asked = sorted(date.fromisoformat(r.body["filter"]["fromDate"]) for r in requests)
     assert asked == days(first, today)
     for r in requests:
@@ -621,14 +600,15 @@ def test_user_daily_activity_has_a_row_per_user_and_active_day(sandbox, stats_ru
 def test_no_stats_request_asks_past_the_companys_current_day(sandbox, stats_run):
     _, log, _ = stats_run
     today = sandbox.gong_more.today()
-    stats = requests_to(log, "/v2/stats/interaction") + requests_to(log, "/v2/stats/activity/day-by-day")
+    interaction = requests_to(log, "gong", "/v2/stats/interaction")
+    day_by_day = requests_to(log, "gong", "/v2/stats/activity/day-by-day")
+    stats = interaction + day_by_day
     assert stats
     assert all(date.fromisoformat(r.body["filter"]["toDate"]) <= today for r in stats)
     assert not [r for r in stats if r.status == 400]
     # Day-by-day nests days per user: a few multi-day requests, not one per day.
-    day_by_day = requests_to(log, "/v2/stats/activity/day-by-day")
     windows = {(r.body["filter"]["fromDate"], r.body["filter"]["toDate"]) for r in day_by_day}
-    assert len(windows) < len(requests_to(log, "/v2/stats/interaction"))
+    assert len(windows) < len(interaction)
 
 
 def test_stats_later_runs_reread_the_lookback_and_take_revised_days():
@@ -654,9 +634,11 @@ def test_stats_later_runs_reread_the_lookback_and_take_revised_days():
     got = by(second.records["interaction_stats"], "user_id", "date")
     for key, stats in after.items():
         assert got[key]["stats"] == stats
-    asked = sorted(r.body["filter"]["fromDate"] for r in requests_to(log, "/v2/stats/interaction"))
+    asked = sorted(r.body["filter"]["fromDate"] for r in requests_to(log, "gong", "/v2/stats/interaction"))
     assert asked == [d.isoformat() for d in days(yesterday - timedelta(days=3), more.today())]
-    earliest = min(r.body["filter"]["fromDate"] for r in requests_to(log, "/v2/stats/activity/day-by-day"))
+    earliest = min(
+        r.body["filter"]["fromDate"] for r in requests_to(log, "gong", "/v2/stats/activity/day-by-day")
+    )
     assert earliest == (yesterday - timedelta(days=3)).isoformat()
     assert sorted(by(second.records["user_daily_activity"], "user_id", "date")) == sorted(activity)
 
@@ -670,7 +652,7 @@ def test_empty_stats_days_are_completed_days():
         result = run(sb, ("interaction_stats", "user_daily_activity"), start_date=start)
         log = list(sb.log)
     today = more.today()
-    empty = [r for r in requests_to(log, "/v2/stats/interaction") if r.status == 404]
+    empty = [r for r in requests_to(log, "gong", "/v2/stats/interaction") if r.status == 404]
     assert empty and len(empty) < len(days(first, today))
     assert sorted(by(result.records["interaction_stats"], "user_id", "date")) == sorted(
         more.expected_interaction_stats(first, today)

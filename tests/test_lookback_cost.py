@@ -12,37 +12,30 @@ import pytest
 
 from calls_sandbox import Sandbox
 from tap_calls.dates import parse_datetime
-from tests.harness import parse, run_tap
+from tests.harness import parse, requests_to, run_tap, sandbox_fixture, tap_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def gong_count(sb: Sandbox, path: str | None = None) -> int:
     """Requests of the call streams (the quota goals are about calls, parties, transcripts and users)."""
-    return sum(
-        1
-        for r in sb.log
-        if r.source == "gong"
-        and r.path.startswith(("/v2/calls", "/v2/users"))
-        and (path is None or r.path == path)
-    )
+    return sum(1 for r in requests_to(sb, "gong", path) if r.path.startswith(("/v2/calls", "/v2/users")))
 
 
 def clari_count(sb: Sandbox, path: str | None = None) -> int:
-    return sum(1 for r in sb.log if r.source == "clari" and (path is None or r.path == path))
+    return len(requests_to(sb, "clari", path))
+
+
+gong_sandbox = sandbox_fixture(seed=31, gong_calls=8000, gong_span_days=8, gong_users=130, clari_calls=0)
 
 
 @pytest.fixture(scope="module")
-def busy_gong():
+def busy_gong(gong_sandbox):
     """1,000 calls a day for 8 days, after a full backfill."""
-    with Sandbox(seed=31, gong_calls=8000, gong_span_days=8, gong_users=130, clari_calls=0) as sb:
-        config = {
-            **sb.gong_config(),
-            "start_date": (sb.now - timedelta(days=8, hours=1)).isoformat(),
-            "requests_per_second": 500,
-        }
-        first = run_tap(config)
-        yield sb, config, first
+    sb = gong_sandbox
+    config = tap_config(sb, "gong", start_date=(sb.now - timedelta(days=8, hours=1)).isoformat())
+    first = run_tap(config)
+    return sb, config, first
 
 
 def test_gong_a_run_right_after_a_full_run_costs_at_most_10_requests(busy_gong):
@@ -117,16 +110,14 @@ def test_a_first_release_state_is_read_without_complaint(busy_gong, caplog):
     ]
 
 
+clari_sandbox = sandbox_fixture(seed=32, gong_calls=0, clari_calls=2000, clari_span_days=14)
+
+
 @pytest.fixture(scope="module")
-def busy_clari():
-    with Sandbox(seed=32, gong_calls=0, clari_calls=2000, clari_span_days=14) as sb:
-        config = {
-            **sb.clari_config(),
-            "start_date": (sb.now - timedelta(days=15)).isoformat(),
-            "clari_requests_per_second": 500,
-        }
-        first = run_tap(config)
-        yield sb, config, first
+def busy_clari(clari_sandbox):
+    config = tap_config(clari_sandbox, "clari", days=15)
+    first = run_tap(config)
+    return clari_sandbox, config, first
 
 
 def test_clari_a_run_right_after_a_full_run_costs_at_most_40_requests(busy_clari):
@@ -167,15 +158,7 @@ def test_max_requests_per_run_stops_one_source_with_one_line_and_resumes(tmp_pat
     with Sandbox(
         seed=33, gong_calls=900, gong_span_days=60, gong_users=5, clari_calls=3, clari_span_days=60
     ) as sb:
-        config = {
-            **sb.gong_config(),
-            **sb.clari_config(),
-            "start_date": (sb.now - timedelta(days=61)).isoformat(),
-            "requests_per_second": 3,
-            "clari_requests_per_second": 500,
-            "max_requests_per_run": 12,
-            "lookback_days": 0,
-        }
+        config = tap_config(sb, days=61, requests_per_second=3, max_requests_per_run=12, lookback_days=0)
         (tmp_path / "config.json").write_text(json.dumps(config))
         first = subprocess.run(
             [sys.executable, "-m", "tap_calls", "--config", str(tmp_path / "config.json")],
@@ -191,7 +174,7 @@ def test_max_requests_per_run_stops_one_source_with_one_line_and_resumes(tmp_pat
         ]
         assert len(warnings) == 1, warnings and "max_requests_per_run=12" in warnings[0]
         assert "Traceback" not in first.stderr
-        assert sum(1 for r in sb.log if r.source == "gong") == 12  # every Gong stream's requests
+        assert len(requests_to(sb, "gong")) == 12  # every Gong stream's requests
         partial = parse(first.stdout)
         assert partial.messages[-1]["type"] == "STATE"
         assert sorted(partial.ids("clari_calls")) == sorted(

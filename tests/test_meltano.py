@@ -9,7 +9,6 @@ requests, nothing asked before `bookmark - lookback_days`, and calls published l
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from calls_sandbox import Sandbox
+from tests.harness import requests_to, sandbox_fixture
 
 STREAMS = ("calls", "parties", "transcripts", "users", "clari_calls")
 KEYS = {
@@ -59,10 +59,6 @@ def parse_dt(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def gong_requests(sb: Sandbox) -> list:
-    return [s for s in sb.log if s.source == "gong"]
-
-
 def read_state(workdir: Path) -> dict:
     files = sorted((workdir / "state").rglob("state.json"))
     assert files, f"Meltano saved no state under {workdir / 'state'}"
@@ -82,10 +78,7 @@ class FirstRun:
     output: str
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed=1, gong_calls=300, gong_span_days=400, clari_calls=120) as sb:
-        yield sb
+sandbox = sandbox_fixture(seed=1, gong_calls=300, gong_span_days=400, clari_calls=120)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +94,7 @@ def first_run(meltano, sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactor
         workdir=workdir,
         start=start,
         records=read_output(workdir / "out1"),
-        gong_requests=len(gong_requests(sandbox)),
+        gong_requests=len(requests_to(sandbox, "gong")),
         output=proc.stdout + proc.stderr,
     )
 
@@ -170,10 +163,10 @@ def test_second_run_resumes_from_saved_state(meltano, first_run: FirstRun) -> No
     )
     sb.clear_log()
     meltano("--environment=sandbox", "run", "tap-calls", "target-jsonl", env=env)
-    served = gong_requests(sb)
+    served = requests_to(sb, "gong")
     # No Clari call changed: none is fetched or emitted again (a re-read costs what is new).
     assert not (workdir / "out2" / "clari_calls.jsonl").exists()
-    assert not [r for r in sb.log if r.source == "clari" and r.path == "/call-details"]
+    assert not requests_to(sb, "clari", "/call-details")
     recs = read_output(workdir / "out2", tuple(s for s in STREAMS if s != "clari_calls"))
 
     assert 0 < len(served) < first_run.gong_requests, (len(served), first_run.gong_requests)

@@ -22,20 +22,16 @@ from tap_calls.client import SourceStream
 from tap_calls.dates import parse_datetime
 from tap_calls.errors import TapCallsError
 from tap_calls.gong import call_record
-from tap_calls.tap import TapCalls
-from tests.harness import parse, run_tap
+from tests.harness import parse, run_tap, sandbox_fixture, selecting, tap_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_WINDOWS = [sys.executable, str(ROOT / "tests" / "tap_with_small_windows.py")]
 SECRETS = (Sandbox.GONG_ACCESS_KEY_SECRET, Sandbox.CLARI_API_KEY, Sandbox.CLARI_API_PASSWORD)
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(
-        seed=21, gong_calls=450, gong_span_days=120, gong_users=120, clari_calls=60, clari_span_days=120
-    ) as sb:
-        yield sb
+sandbox = sandbox_fixture(
+    seed=21, gong_calls=450, gong_span_days=120, gong_users=120, clari_calls=60, clari_span_days=120
+)
 
 
 @pytest.fixture(autouse=True)
@@ -43,17 +39,6 @@ def quick_backoff(monkeypatch):
     """Keep exponential backoff real but short; Retry-After values are still waited in full."""
     monkeypatch.setattr(SourceStream, "backoff_base_seconds", 0.05)
     monkeypatch.setattr(SourceStream, "backoff_cap_seconds", 0.2)
-
-
-def settings(sb: Sandbox, **extra) -> dict:
-    return {
-        **sb.gong_config(),
-        **sb.clari_config(),
-        "start_date": (sb.now - timedelta(days=121)).isoformat(),
-        "requests_per_second": 200,
-        "clari_requests_per_second": 200,
-        **extra,
-    }
 
 
 def assert_complete(sb: Sandbox, run, start: datetime) -> None:
@@ -76,7 +61,7 @@ def served_after(sb: Sandbox, path: str, status: int):
 def test_retry_after_in_seconds_is_waited_exactly(sandbox):
     sandbox.clear_log()
     sandbox.inject("gong", "429", path="/v2/calls/extensive", retry_after=1)
-    run = run_tap(settings(sandbox))
+    run = run_tap(tap_config(sandbox, days=121, requests_per_second=200, clari_requests_per_second=200))
     assert_complete(sandbox, run, sandbox.now - timedelta(days=121))
     refused, retried = served_after(sandbox, "/v2/calls/extensive", 429)
     assert 1.0 <= retried.t_start - refused.t_end < 2.5
@@ -88,7 +73,7 @@ def test_retry_after_as_an_http_date(sandbox):
     wall, mono = datetime.now(UTC), time.monotonic()
     when = (wall + timedelta(seconds=3)).replace(microsecond=0)
     sandbox.inject("clari", "429", path="/calls", retry_after=email.utils.format_datetime(when, usegmt=True))
-    run = run_tap(settings(sandbox))
+    run = run_tap(tap_config(sandbox, days=121, requests_per_second=200, clari_requests_per_second=200))
     assert_complete(sandbox, run, sandbox.now - timedelta(days=121))
     _, retried = served_after(sandbox, "/calls", 429)
     # The retry waits until the instant the header names (on this machine's clock).
@@ -98,7 +83,7 @@ def test_retry_after_as_an_http_date(sandbox):
 def test_429_without_retry_after_backs_off_and_succeeds(sandbox):
     sandbox.clear_log()
     sandbox.inject("gong", "429", path="/v2/calls/transcript", count=2, retry_after=None)
-    run = run_tap(settings(sandbox))
+    run = run_tap(tap_config(sandbox, days=121))
     assert_complete(sandbox, run, sandbox.now - timedelta(days=121))
     assert [r.status for r in sandbox.log if r.path == "/v2/calls/transcript"].count(429) == 2
 
@@ -108,7 +93,7 @@ def test_server_error_bursts_are_retried(sandbox, code):
     sandbox.clear_log()
     sandbox.inject("gong", "status", path="/v2/calls/extensive", count=3, code=code)
     sandbox.inject("clari", "status", path="/call-details", count=3, code=code)
-    run = run_tap(settings(sandbox))
+    run = run_tap(tap_config(sandbox, days=121))
     assert_complete(sandbox, run, sandbox.now - timedelta(days=121))
     assert [r.status for r in sandbox.log].count(code) == 6
 
@@ -121,7 +106,7 @@ def test_connection_resets_malformed_bodies_and_slow_answers(sandbox, monkeypatc
     sandbox.inject("gong", "slow", path="/v2/users", delay=1.5)
     sandbox.inject("clari", "reset", path="/call-details", count=2)
     sandbox.inject("clari", "malformed", path="/calls")
-    run = run_tap(settings(sandbox))
+    run = run_tap(tap_config(sandbox, days=121))
     assert_complete(sandbox, run, sandbox.now - timedelta(days=121))
     assert not sandbox.pending_faults()
 
@@ -129,7 +114,7 @@ def test_connection_resets_malformed_bodies_and_slow_answers(sandbox, monkeypatc
 def test_an_expired_cursor_restarts_the_window(sandbox):
     sandbox.clear_log()
     sandbox.inject("gong", "expire_cursor", path="/v2/calls/extensive")
-    run = run_tap(settings(sandbox))
+    run = run_tap(tap_config(sandbox, days=121))
     assert_complete(sandbox, run, sandbox.now - timedelta(days=121))
     expired, restart = served_after(sandbox, "/v2/calls/extensive", 400)
     assert "cursor" not in restart.body
@@ -153,7 +138,7 @@ def test_a_mix_of_every_fault_loses_nothing(sandbox, monkeypatch):
     sandbox.inject("gong", "expire_cursor", path="/v2/calls/extensive")
     sandbox.inject("gong", "status", path="/v2/users", code=502)
     sandbox.inject("clari", "status", path="/calls", code=500)
-    run = run_tap(settings(sandbox))
+    run = run_tap(tap_config(sandbox, days=121))
     assert_complete(sandbox, run, sandbox.now - timedelta(days=121))
     assert not sandbox.pending_faults()
 
@@ -161,7 +146,7 @@ def test_a_mix_of_every_fault_loses_nothing(sandbox, monkeypatch):
 def test_retries_are_bounded_and_end_in_one_line(sandbox):
     sandbox.inject("gong", "status", path="/v2/calls/extensive", count=50, code=503)
     with pytest.raises(TapCallsError) as failure:
-        run_tap(settings(sandbox))
+        run_tap(tap_config(sandbox, days=121))
     sandbox._faults.clear()
     message = str(failure.value)
     assert message.startswith("Gong POST ") and "/v2/calls/extensive" in message
@@ -173,24 +158,11 @@ def test_quota_stop_leaves_a_state_that_resumes_without_loss(tmp_path):
     with Sandbox(
         seed=4, gong_calls=900, gong_span_days=200, gong_users=5, clari_calls=0, gong_daily_quota=9
     ) as sb:
-        config = {
-            **sb.gong_config(),
-            "start_date": (sb.now - timedelta(days=201)).isoformat(),
-            # Gong's own cap: few windows are paged at once when answers are quick, so the earliest
-            # ones finish (and move the bookmark) before the quota runs out.
-            "requests_per_second": 3,
-            "lookback_days": 0,
-        }
+        # Gong's own cap: few windows are paged at once when answers are quick, so the earliest
+        # ones finish (and move the bookmark) before the quota runs out.
+        config = tap_config(sb, "gong", days=201, requests_per_second=3, lookback_days=0)
         # Only the calls streams: the others would spend the tiny quota first (streams run alphabetically).
-        catalog = TapCalls(config=config, parse_env_config=False).catalog_dict
-        for entry in catalog["streams"]:
-            for meta in entry["metadata"]:
-                if meta["breadcrumb"] == []:
-                    meta["metadata"]["selected"] = entry["tap_stream_id"] in (
-                        "calls",
-                        "parties",
-                        "transcripts",
-                    )
+        catalog = selecting(config, ("calls", "parties", "transcripts"))
         (tmp_path / "catalog.json").write_text(json.dumps(catalog))
         command = [*SMALL_WINDOWS, "--catalog", str(tmp_path / "catalog.json")]
         first = run_cli(tmp_path, config, command=command)
@@ -228,7 +200,7 @@ def test_sigkill_then_restart_from_the_last_state_loses_nothing(tmp_path, kill_a
         seed=8, gong_calls=900, gong_span_days=200, gong_users=5, clari_calls=0, gong_latency=0.01
     ) as sb:
         start = sb.now - timedelta(days=201)
-        config = {**sb.gong_config(), "start_date": start.isoformat(), "requests_per_second": 200}
+        config = tap_config(sb, "gong", start_date=start.isoformat())
         config_file = tmp_path / "config.json"
         config_file.write_text(json.dumps(config))
         tap = subprocess.Popen(
@@ -337,7 +309,7 @@ def test_loopback_http_works(sandbox, tmp_path):
 
 
 def test_debug_logs_never_show_a_secret(sandbox, tmp_path):
-    config = settings(sandbox)
+    config = tap_config(sandbox, days=121)
     sandbox.inject("gong", "429", path="/v2/calls/extensive", retry_after=0)
     sandbox.inject("clari", "status", path="/call-details", code=500)
     result = run_cli(tmp_path, config, env={"TAP_CALLS_LOGLEVEL": "DEBUG"})
@@ -407,7 +379,7 @@ def test_gong_requests_stay_under_the_cap_across_streams():
 
 
 def test_records_tolerate_unknown_fields_and_mixed_crm_values(sandbox):
-    run = run_tap(settings(sandbox))
+    run = run_tap(tap_config(sandbox, days=121))
     values = [
         field["value"]
         for record in run.records["calls"]
@@ -460,7 +432,7 @@ def test_an_empty_200_body_is_retried_not_taken_as_an_empty_page(sandbox):
     sandbox.clear_log()
     sandbox.inject("gong", "status", path="/v2/calls/extensive", code=200, body="")
     sandbox.inject("clari", "status", path="/calls", code=200, body="")
-    run = run_tap(settings(sandbox))
+    run = run_tap(tap_config(sandbox, days=121))
     assert_complete(sandbox, run, sandbox.now - timedelta(days=121))
     assert not sandbox.pending_faults()
 
@@ -478,7 +450,9 @@ def test_another_client_error_is_one_line_with_the_api_words(sandbox, tmp_path):
 
 
 def test_connection_test_mode_reads_one_record_per_stream_quietly(sandbox, tmp_path):
-    result = run_cli(tmp_path, settings(sandbox), command=[sys.executable, "-m", "tap_calls", "--test"])
+    result = run_cli(
+        tmp_path, tap_config(sandbox, days=121), command=[sys.executable, "-m", "tap_calls", "--test"]
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     run = parse(result.stdout)
     assert {stream: len(rows) for stream, rows in run.records.items()} == dict.fromkeys(

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from calls_sandbox import Sandbox
+from tests.harness import sandbox_fixture
 
 NOW = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
 ALL_FIELDS = {
@@ -46,19 +47,9 @@ ALL_FIELDS = {
 EVERYTHING = {"fromDateTime": "2000-01-01T00:00:00Z"}
 
 
-@pytest.fixture(scope="module")
-def sb():
-    with Sandbox(seed=1, now=NOW, gong_calls=250, clari_calls=120) as sandbox:
-        yield sandbox
-        assert not sandbox.errors  # no handler crashed
-
-
-@pytest.fixture
-def fresh():
-    """A sandbox of its own, for tests that queue faults or change data."""
-    with Sandbox(seed=2, now=NOW, gong_calls=150, clari_calls=60) as sandbox:
-        yield sandbox
-        assert not sandbox.errors
+sb = sandbox_fixture(seed=1, now=NOW, gong_calls=250, clari_calls=120)
+# A sandbox of its own, for tests that queue faults or change data.
+fresh = sandbox_fixture(scope="function", seed=2, now=NOW, gong_calls=150, clari_calls=60)
 
 
 @pytest.fixture

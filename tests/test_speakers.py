@@ -13,7 +13,6 @@ import json
 import logging
 import re
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 
 import jsonschema
@@ -26,20 +25,9 @@ from tap_calls.clari import ClariCallsStream
 from tap_calls.client import SourceStream
 from tap_calls.dates import parse_datetime
 from tap_calls.speakers import CLARI_SPEAKER_FIELDS, GONG_SPEAKER_FIELDS, id_key
-from tests.harness import run_tap
+from tests.harness import run_tap, sandbox_fixture, tap_config
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def config_for(sb: Sandbox, **settings) -> dict:
-    return {
-        **sb.gong_config(),
-        **sb.clari_config(),
-        "requests_per_second": 200,
-        "clari_requests_per_second": 500,
-        "start_date": (sb.now - timedelta(days=201)).isoformat(),
-        **settings,
-    }
 
 
 def run_join(config: dict):
@@ -54,16 +42,13 @@ def run_join(config: dict):
     return run_tap(config, catalog=catalog)
 
 
-@pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox(seed=13, gong_calls=1000, gong_span_days=200, clari_calls=250, clari_span_days=200) as sb:
-        yield sb
+sandbox = sandbox_fixture(seed=13, gong_calls=1000, gong_span_days=200, clari_calls=250, clari_span_days=200)
 
 
 @pytest.fixture(scope="module")
 def run(sandbox):
     sandbox.clear_log()
-    result = run_join(config_for(sandbox))
+    result = run_join(tap_config(sandbox, days=201))
     return result, list(sandbox.log)
 
 
@@ -228,7 +213,7 @@ def test_the_join_costs_no_gong_request_and_one_clari_users_request(sandbox, run
     with_join = counts(log)
     # Gong: within the quota goal.
     in_range = sandbox.gong.expected_calls(
-        parse_datetime(config_for(sandbox)["start_date"]), None, include_private=True
+        parse_datetime(tap_config(sandbox, days=201)["start_date"]), None, include_private=True
     )
     # (The quota goal is about the call streams: the streams beyond calls have their own endpoints.)
     gong_calls = sum(
@@ -243,7 +228,7 @@ def test_the_join_costs_no_gong_request_and_one_clari_users_request(sandbox, run
     # The same run without the join: the very same requests, but for that one GET /users.
     without_speakers(monkeypatch)
     sandbox.clear_log()
-    plain = run_join(config_for(sandbox))
+    plain = run_join(tap_config(sandbox, days=201))
     without = counts(sandbox.log)
     assert sorted(plain.ids("transcripts", "call_id")) == sorted(result.ids("transcripts", "call_id"))
     assert "speaker_name" not in plain.records["transcripts"][0]["transcript"][0]
@@ -256,11 +241,7 @@ def test_a_failed_users_request_leaves_internal_names_null_with_one_warning(monk
     monkeypatch.setattr(SourceStream, "backoff_cap_seconds", 0.05)
     with Sandbox(seed=5, gong_calls=0, clari_calls=60, clari_span_days=60) as sb:
         sb.inject("clari", "status", path="/users", count=100, code=503)
-        config = {
-            **sb.clari_config(),
-            "clari_requests_per_second": 500,
-            "start_date": (sb.now - timedelta(days=61)).isoformat(),
-        }
+        config = tap_config(sb, "clari", days=61)
         with caplog.at_level(logging.WARNING):
             result = run_join(config)
         users_requests = [r for r in sb.log if r.path == "/users"]
@@ -300,7 +281,7 @@ def test_the_readme_stream_map_hashes_every_email(sandbox, run):
     """The SDK's mapper runs inside the tap: the README's map, given as config, leaves no email in clear."""
     result, _ = run
     maps = readme_stream_maps()
-    hashed = run_tap(config_for(sandbox, stream_maps=maps))
+    hashed = run_tap(tap_config(sandbox, days=201, stream_maps=maps))
 
     def sha(value):
         return None if value is None else hashlib.sha256(value.encode()).hexdigest()

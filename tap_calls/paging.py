@@ -48,7 +48,13 @@ class _PageRecords(msgspec.Struct):
     records: t.Any = None
 
 
-def _page_records(response: requests.Response) -> t.Any:
+def page_records(response: requests.Response) -> t.Any:
+    """A Gong page's `records` object (paging: `totalRecords`, `cursor`, ...), decoding no more than that
+    unless the whole body was decoded already.
+
+    Raises:
+        msgspec.DecodeError: the body is not a JSON object.
+    """
     body = getattr(response, "_tap_calls_json", None)  # decoded in full already (client.response_json)
     if isinstance(body, dict):
         return body.get("records")
@@ -70,12 +76,12 @@ def check_page_json(response: requests.Response) -> None:
     Raises:
         msgspec.DecodeError: the body is not a JSON object.
     """
-    _page_records(response)
+    page_records(response)
 
 
 def next_cursor(response: requests.Response) -> str | None:
     """The cursor of the page after this Gong response (`records.cursor`), None on the last page."""
-    records = _page_records(response)
+    records = page_records(response)
     cursor = records.get("cursor") if isinstance(records, dict) else None
     return str(cursor) if cursor else None
 

@@ -195,7 +195,8 @@ def cpu_throughput(bench: Bench, row: Row) -> None:
     row.notes.append(
         f"{calls:,} calls emitted with {run.records_done('parties')} parties and "
         f"{run.records_done('transcripts')} realistic transcripts in {run.cpu:.2f} CPU-s "
-        f"(user {run.user:.2f} + sys {run.sys:.2f}, startup included), wall {run.wall:.1f} s"
+        f"(user {run.user:.2f} + sys {run.sys:.2f}, startup included), wall {run.wall:.1f} s; "
+        f"peak RSS {run.maxrss_kb / 1024:.0f} MiB (issue 10: below 150 MiB with realistic transcripts)"
     )
 
 

@@ -65,6 +65,9 @@ PAGE_SIZE = 100
 MAX_OPEN_BATCHES = 10
 MAX_UNREAD_PAGES = 8
 MAX_ACTIVE_WINDOWS = 16
+# Transcript requests sent but not yet emitted (each holds a body of up to ~6 MB): enough for the cap at
+# 3/s with answers of up to about 3 s, since transcripts are about half of the requests.
+MAX_TRANSCRIPT_BODIES = 6
 
 # Gong's words for an empty result; any other 404 (a wrong api_url, say) stays an error.
 _EMPTY_404 = re.compile(r"\bno [\w ]+ found\b|corresponding to the provided filters|for the specified period")
@@ -372,6 +375,8 @@ class _CallsRun(WindowedRun):
         self.batch_number = 0
         self.open_batches = 0
         self.transcripts_requested = 0
+        self.transcripts_waiting: list[int] = []  # batches whose transcripts wait for a free body slot
+        self.transcripts_alive = 0  # transcript requests sent whose bodies are not emitted yet
         self.dry_run = bool(stream.ABORT_AT_RECORD_COUNT)
         self.batch_size = min(PAGE_SIZE, stream.ABORT_AT_RECORD_COUNT or PAGE_SIZE)
 
@@ -604,10 +609,20 @@ class _CallsRun(WindowedRun):
         elif self.dry_run:
             self.on_transcripts(self.batch_number, self.fetch_transcripts(batch))
         else:
-            assert self.transcripts is not None
+            self.transcripts_waiting.append(self.batch_number)
+            self.send_transcripts()
+
+    def send_transcripts(self) -> None:
+        """Request the waiting batches' transcripts (the earliest window's first) while fewer than
+        `MAX_TRANSCRIPT_BODIES` requested ones are not emitted yet: only those hold transcript bodies."""
+        while self.transcripts_waiting and self.transcripts_alive < MAX_TRANSCRIPT_BODIES:
+            number = min(self.transcripts_waiting, key=lambda n: (min(self.stream.batches[n].windows), n))
+            self.transcripts_waiting.remove(number)
+            batch = self.stream.batches[number]
+            self.transcripts_alive += 1
             self.transcripts_requested += 1
             self.group.submit(
-                ("transcripts", self.batch_number),
+                ("transcripts", number),
                 self.fetch_transcripts,
                 batch,
                 priority=transcripts_priority(min(batch.windows), head=self.watermark.mark),
@@ -639,6 +654,9 @@ class _CallsRun(WindowedRun):
         finally:
             del self.stream.batches[number]
         self.open_batches -= 1
+        if batch.wanted and not self.dry_run:
+            self.transcripts_alive -= 1
+            self.send_transcripts()
         if self.transcripts is not None and not self.transcripts.skipped:
             for call in batch.wanted:
                 if call["started"]:
@@ -750,34 +768,42 @@ def party_record(call: dict[str, t.Any], party: dict[str, t.Any]) -> dict[str, t
     return record
 
 
-def transcript_records(calls: list[dict[str, t.Any]], bodies: list[bytes]) -> list[dict[str, t.Any]]:
+class _TranscriptItem(msgspec.Struct):
+    callId: t.Any = None  # noqa: N815 (Gong's name)
+    transcript: msgspec.Raw = msgspec.Raw(b"null")  # decoded only when its record is built
+
+
+class _TranscriptsPage(msgspec.Struct):
+    callTranscripts: list[_TranscriptItem] | None = None  # noqa: N815 (Gong's name)
+
+
+def transcript_records(calls: list[dict[str, t.Any]], bodies: list[bytes]) -> Iterator[dict[str, t.Any]]:
     """The `transcripts` records of `calls` (`{id, started, parties}`) from the bodies of POST
     /v2/calls/transcript pages (`callTranscripts: [{callId, transcript}]`, gong_api.md §3.4).
 
     Nothing promises one entry per call: a long transcript may come in parts, and a page may repeat an
     entry. Parts are joined in time order; a repeated entry counts once; an entry for a call not asked for
-    is never emitted.
+    is never emitted. One call's transcript is decoded at a time (a batch decoded at once is ~20 MB).
 
     Raises:
-        TapCallsError: a body is not JSON (its syntax was checked when it arrived, so never expected).
+        TapCallsError: a body is not Gong's JSON (its syntax was checked when it arrived: never expected).
     """
     wanted = {call["id"]: call for call in calls}
-    parts: dict[str, list[list[dict[str, t.Any]]]] = {}
-    for body in bodies:
-        try:
-            items = (msgspec.json.decode(body) or {}).get("callTranscripts") or []
-        except (msgspec.DecodeError, AttributeError):
-            msg = "Gong POST /v2/calls/transcript: a response body is not JSON"
-            raise TapCallsError(msg) from None
-        for item in items:
-            call_id = as_id(item.get("callId"))
-            if call_id is None or call_id not in wanted:
-                continue
-            transcript = item.get("transcript") or []
-            entries = parts.setdefault(call_id, [])
-            if transcript not in entries:
-                entries.append(transcript)
-    return [transcript_record(wanted[call_id], entries) for call_id, entries in parts.items()]
+    parts: dict[str, list[msgspec.Raw]] = {}
+    try:
+        for body in bodies:
+            for item in msgspec.json.decode(body, type=_TranscriptsPage).callTranscripts or ():
+                call_id = as_id(item.callId)
+                if call_id is None or call_id not in wanted:
+                    continue
+                entries = parts.setdefault(call_id, [])
+                if item.transcript not in entries:
+                    entries.append(item.transcript)
+        for call_id, raws in parts.items():
+            yield transcript_record(wanted[call_id], [msgspec.json.decode(raw) or [] for raw in raws])
+    except msgspec.DecodeError as exc:
+        msg = f"Gong POST /v2/calls/transcript: a response body is not what Gong documents ({exc})"
+        raise TapCallsError(msg) from None
 
 
 def transcript_record(call: dict[str, t.Any], entries: list[list[dict[str, t.Any]]]) -> dict[str, t.Any]:

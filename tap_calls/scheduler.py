@@ -121,6 +121,8 @@ class _DaemonPool:
                 return
             fn, args = item
             fn(*args)
+            # An idle worker must not keep its last task's arguments (a batch of transcript bodies) alive.
+            del item, fn, args
             with self._lock:
                 self._idle += 1
 

@@ -15,10 +15,13 @@ request layer); the scheduler decides *when*:
 
 from __future__ import annotations
 
+import ctypes
 import heapq
 import itertools
 import math
+import os
 import queue
+import sys
 import threading
 import time
 import typing as t
@@ -88,12 +91,35 @@ class RateLimiter:
         self._not_before = max(self._not_before, monotonic_deadline)
 
 
+def few_malloc_arenas() -> None:
+    """Let glibc's malloc use at most two arenas, unless `MALLOC_ARENA_MAX` says otherwise.
+
+    Each worker thread that downloads multi-MB bodies (in requests' 10 KB chunks) otherwise gets an arena
+    of its own, and what it frees stays there: with 32 workers the tap's peak RSS doubled (benchmark row
+    3: 242 MiB, 129 MiB with two arenas; glibc mallopt(3), M_ARENA_MAX). The workers mostly wait on
+    sockets, so two arenas cost no speed. Must run before the first worker starts; a no-op off Linux or
+    where the C library has no `mallopt`.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt(_M_ARENA_MAX, 2)
+
+
+_M_ARENA_MAX = -8  # glibc malloc.h
+
+
 class _DaemonPool:
     """Worker threads that never keep the process alive: after a fatal error (one line, exit 1) a task still
     backing off before a retry must not hold the exit for minutes, as ThreadPoolExecutor's joined threads would.
     The scheduler bounds how many tasks run at once; the pool only needs that many threads."""
 
     def __init__(self, name: str, size: int) -> None:
+        few_malloc_arenas()
         self._name, self._size = name, size
         self._tasks: queue.SimpleQueue[tuple[Callable[..., t.Any], tuple[t.Any, ...]] | None] = (
             queue.SimpleQueue()

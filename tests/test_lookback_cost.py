@@ -182,6 +182,7 @@ def test_max_requests_per_run_stops_one_source_with_one_line_and_resumes(tmp_pat
         )
 
         config.pop("max_requests_per_run")
+        config["requests_per_second"] = 500  # the rest of the backfill need not crawl at 3/s
         (tmp_path / "config.json").write_text(json.dumps(config))
         (tmp_path / "state.json").write_text(json.dumps(partial.state))
         second = subprocess.run(

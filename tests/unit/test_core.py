@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
 import time
+import weakref
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 import requests
 
 from tap_calls.clari import BOUNDARY_OVERLAP, Listing, summary_token
 from tap_calls.client import retry_after_seconds
-from tap_calls.errors import RequestBudgetSpent
-from tap_calls.gong import call_record, party_record, user_record
+from tap_calls.errors import RequestBudgetSpent, TapCallsError
+from tap_calls.gong import CallsStream, call_record, party_record, transcript_records, user_record
 from tap_calls.keys import as_id
-from tap_calls.paging import MAX_SKIP, CursorPaginator, SkipPaginator
+from tap_calls.paging import MAX_SKIP, CursorPaginator, SkipPaginator, check_page_json, next_cursor
 from tap_calls.scheduler import RateLimiter, Scheduler
 from tap_calls.windows import SHORT_OVERLAP, EmittedSummary, Watermark, Window, plan_read
 
@@ -314,4 +317,71 @@ def test_a_task_that_maps_more_tasks_runs_them_inline_instead_of_deadlocking():
         return list(scheduler.imap(lambda j: i * 10 + j, range(3)))
 
     assert list(scheduler.imap(outer, range(2))) == [[0, 1, 2], [10, 11, 12]]
+    scheduler.shutdown()
+
+
+# Transcripts kept as bodies: joined per call, decoded one call at a time
+
+
+def test_transcript_records_join_parts_drop_repeats_and_unasked_calls():
+    calls = [
+        {
+            "id": "1",
+            "started": "2026-01-01T10:00:00Z",
+            "parties": [{"id": "p", "speaker_id": "s1", "name": "Ann"}],
+        },
+        {"id": "2", "started": "2026-01-01T11:00:00Z", "parties": None},
+    ]
+    late = b'{"speakerId": "s1", "topic": null, "sentences": [{"start": 9000, "end": 9500, "text": "bye"}]}'
+    early = b'{"speakerId": 7, "topic": "Intro", "sentences": [{"start": 10, "end": 500, "text": "hi"}]}'
+    page1 = b'{"records": {"cursor": "c"}, "callTranscripts": [{"callId": 1, "transcript": [' + late + b"]}]}"
+    page2 = (
+        b'{"records": {}, "callTranscripts": [{"callId": "1", "transcript": [' + early + b"]},"
+        b'{"callId": "1", "transcript": [' + late + b']}, {"callId": "2", "transcript": null},'
+        b'{"callId": "3", "transcript": []}]}'
+    )
+    records = {r["call_id"]: r for r in transcript_records(calls, [page1, page2])}
+    assert set(records) == {"1", "2"}  # call 3 was not asked for
+    first = records["1"]
+    assert first["call_started"] == "2026-01-01T10:00:00Z"
+    assert [m["sentences"][0]["text"] for m in first["transcript"]] == ["hi", "bye"]  # time order, once each
+    assert [m["speaker_id"] for m in first["transcript"]] == ["7", "s1"]
+    assert first["transcript"][1]["speaker_name"] == "Ann"
+    assert first["transcript"][0]["speaker_name"] is None
+    assert records["2"]["transcript"] == []
+
+
+def test_transcript_records_name_a_body_that_is_not_gongs_json():
+    with pytest.raises(TapCallsError, match="/v2/calls/transcript"):
+        list(transcript_records([{"id": "1", "started": None, "parties": None}], [b'{"callTranscripts": 5}']))
+
+
+def test_a_gong_page_is_checked_whole_but_only_its_paging_object_decoded():
+    page = response(
+        b'{"records": {"totalRecords": 250, "cursor": "n"}, "calls": [{"metaData": {"started": '
+        b'"2026-01-01T10:00:00Z"}, "parties": [1, 2]}, {"metaData": {"started": null}}]}'
+    )
+    check_page_json(page)
+    assert next_cursor(page) == "n"
+    assert not hasattr(page, "_tap_calls_json")  # nothing else was built
+    assert CallsStream.started_times(page) == [datetime(2026, 1, 1, 10, tzinfo=UTC)]
+    for garbled in (b'{"records": {"cursor": "n"}, "calls": [1,, 2]}', b'[{"records": {}}]', b'{"records": '):
+        with pytest.raises(msgspec.DecodeError):
+            check_page_json(response(garbled))
+
+
+class _Bodies(list[bytes]):
+    """A list that can be weakly referenced."""
+
+
+def test_an_idle_worker_keeps_nothing_of_its_last_task():
+    scheduler = Scheduler("test", RateLimiter(1000.0))
+    payload = _Bodies([b"x" * 10])  # stands for a batch of transcript bodies
+    alive = weakref.ref(payload)
+    with scheduler.group() as group:
+        group.submit("k", len, payload)
+        assert [result for _, result in group] == [1]
+    del payload
+    gc.collect()
+    assert alive() is None
     scheduler.shutdown()

@@ -367,15 +367,16 @@ class SourceStream(RESTStream[t.Any]):
 
     # Records
 
-    # A stream whose whole read is a request or two, fetched in the background as soon as its source starts, so
-    # a slow API answers it while other streams run (the SDK syncs streams one after another).
+    # A stream whose whole read is a request or two, read in the background (the scheduler's background slot,
+    # beyond the in-flight target) as soon as its source starts, so a slow API answers it while other streams
+    # run: the SDK syncs streams one after another.
     prefetchable: t.ClassVar[bool] = False
 
     def start_prefetch(self) -> None:
         """Read this stream's records now, in the scheduler, for `get_records` to take later."""
         if self.prefetchable and self.selected and self.__dict__.get("_prefetch") is None:
-            group = self.scheduler.group()
-            group.submit("records", lambda: list(self.read_records(None)), priority=1e12)
+            group = self.scheduler.group(background=True)
+            group.submit("records", lambda: list(self.read_records(None)))
             self.__dict__["_prefetch"] = group
 
     def _prefetch_all(self) -> None:
@@ -390,6 +391,8 @@ class SourceStream(RESTStream[t.Any]):
         """`read_records`, except that a missing scope or a stopped source skips this stream with a WARNING."""
         self._prefetch_all()
         prefetch = self.__dict__.pop("_prefetch", None)
+        if prefetch is not None and prefetch.withdraw():
+            prefetch = None  # not started in the background yet: read now, rather than wait for its turn
         if self.scheduler.stopped is not None and prefetch is None:
             self.logger.info("%s: not read in this run (%s was stopped early)", self.name, self.source)
             return
@@ -479,7 +482,7 @@ class FullTableStream(SourceStream):
     read in the background as soon as its source starts (`prefetchable`)."""
 
     replication_key = None
-    prefetchable = False  # see SourceStream.prefetchable: off until a prefetch cannot hold slots a foreground stream needs
+    prefetchable = True
 
     @property
     @override

@@ -60,14 +60,11 @@ if t.TYPE_CHECKING:
 
 # Gong pages are fixed at 100 records; the same number is the safe batch of call ids per request.
 PAGE_SIZE = 100
-# Bounded memory (see _CallsRun.max_open_batches): batches of calls open until their transcripts are
-# emitted, and pages answered but not yet processed.
-MAX_OPEN_BATCHES = 10
+# Bounded memory whatever the rate (see _CallsRun.max_transcript_bodies): transcript requests sent but not
+# yet emitted (each holds a body of up to ~6 MB), pages answered but not yet processed, windows paged at once.
+MAX_TRANSCRIPT_BODIES = 10
 MAX_UNREAD_PAGES = 8
 MAX_ACTIVE_WINDOWS = 16
-# Transcript requests sent but not yet emitted (each holds a body of up to ~6 MB): enough for the cap at
-# 3/s with answers of up to about 3 s, since transcripts are about half of the requests.
-MAX_TRANSCRIPT_BODIES = 6
 
 # Gong's words for an empty result; any other 404 (a wrong api_url, say) stays an error.
 _EMPTY_404 = re.compile(r"\bno [\w ]+ found\b|corresponding to the provided filters|for the specified period")
@@ -380,13 +377,17 @@ class _CallsRun(WindowedRun):
         self.dry_run = bool(stream.ABORT_AT_RECORD_COUNT)
         self.batch_size = min(PAGE_SIZE, stream.ABORT_AT_RECORD_COUNT or PAGE_SIZE)
 
-    # Bounded memory, whatever the rate: a page is requested only while few batches wait for their
-    # transcripts (a batch of 45-minute transcripts is about 6 MB of JSON until emitted) and few pages wait
-    # for the stream's thread (about 3 MB each once decoded). The bounds still leave the cap busy: at 3/s and
-    # 2 s answers, about 3 transcript requests and 5 pages are in flight.
+    # Bounded memory, whatever the rate: transcript requests not yet emitted hold bodies (a batch of
+    # 45-minute transcripts is about 6 MB of JSON), so only as many are sent as could fill the requests in
+    # flight (the end of a backfill is transcripts only), within MAX_TRANSCRIPT_BODIES; pages are requested
+    # only while few batches wait for transcripts and few pages wait for the stream's thread.
+    @property
+    def max_transcript_bodies(self) -> int:
+        return min(MAX_TRANSCRIPT_BODIES, max(4, self.stream.scheduler.in_flight_target() + 1))
+
     @property
     def max_open_batches(self) -> int:
-        return min(MAX_OPEN_BATCHES, max(4, self.stream.scheduler.in_flight_target() + 2))
+        return self.max_transcript_bodies + 4
 
     @property
     def max_unread_pages(self) -> int:
@@ -614,8 +615,8 @@ class _CallsRun(WindowedRun):
 
     def send_transcripts(self) -> None:
         """Request the waiting batches' transcripts (the earliest window's first) while fewer than
-        `MAX_TRANSCRIPT_BODIES` requested ones are not emitted yet: only those hold transcript bodies."""
-        while self.transcripts_waiting and self.transcripts_alive < MAX_TRANSCRIPT_BODIES:
+        `max_transcript_bodies` requested ones are not emitted yet: only those hold transcript bodies."""
+        while self.transcripts_waiting and self.transcripts_alive < self.max_transcript_bodies:
             number = min(self.transcripts_waiting, key=lambda n: (min(self.stream.batches[n].windows), n))
             self.transcripts_waiting.remove(number)
             batch = self.stream.batches[number]

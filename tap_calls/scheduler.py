@@ -167,6 +167,8 @@ class Scheduler:
 
     # Headroom over Little's law: latencies vary from request to request.
     HEADROOM = 1.25
+    # Slots for background groups (streams read ahead), beyond the in-flight target.
+    BACKGROUND_SLOTS = 1
     # Moving-average weight of the newest latency sample.
     ALPHA = 0.3
 
@@ -186,6 +188,7 @@ class Scheduler:
         self.requests_new = 0
         self.requests_reread = 0
         self._running = 0
+        self._background_running = 0
         self._lock = threading.RLock()
         self._groups: list[TaskGroup[t.Any]] = []
         self._pool: _DaemonPool | None = None
@@ -215,9 +218,14 @@ class Scheduler:
             f"{self.requests_reread} re-reading what earlier runs emitted"
         )
 
-    def group(self) -> TaskGroup[t.Any]:
-        """A new group of tasks whose results come back to the calling thread."""
-        group: TaskGroup[t.Any] = TaskGroup(self)
+    def group(self, *, background: bool = False) -> TaskGroup[t.Any]:
+        """A new group of tasks whose results come back to the calling thread.
+
+        A `background` group's tasks run only in `BACKGROUND_SLOTS` slots of their own, beyond the in-flight
+        target: a long background task (a whole stream read ahead, backing off after a 5xx) never holds a slot
+        the streams being synced need. Its requests still go through the same rate cap.
+        """
+        group: TaskGroup[t.Any] = TaskGroup(self, background=background)
         with self._lock:
             self._groups.append(group)
         return group
@@ -268,21 +276,29 @@ class Scheduler:
 
     def _dispatch(self) -> None:
         with self._lock:
-            while self._running < self.in_flight_target():
-                task = self._next_task()
-                if task is None:
+            while True:
+                task = self._next_task(background=False) if self._running < self.in_flight_target() else None
+                if task is not None:
+                    self._running += 1
+                elif self._background_running < self.BACKGROUND_SLOTS:
+                    task = self._next_task(background=True)
+                    if task is None:
+                        return
+                    self._background_running += 1
+                else:
                     return
-                self._running += 1
                 if self._pool is None:
-                    self._pool = _DaemonPool(f"{self.source}-request", self.max_in_flight)
+                    self._pool = _DaemonPool(
+                        f"{self.source}-request", self.max_in_flight + self.BACKGROUND_SLOTS
+                    )
                 self._pool.submit(self._run, task)
 
-    def _next_task(self) -> _Task | None:
+    def _next_task(self, *, background: bool) -> _Task | None:
         # Round-robin over the groups, so one stream's long queue cannot starve another's.
         for _ in range(len(self._groups)):
             group = self._groups.pop(0)
             self._groups.append(group)
-            if group.queued:
+            if group.queued and group.background == background:
                 return heapq.heappop(group.queued).task
         return None
 
@@ -304,7 +320,10 @@ class Scheduler:
                 task.group.results.put((task.key, result, None))
         finally:
             with self._lock:
-                self._running -= 1
+                if task.group.background:
+                    self._background_running -= 1
+                else:
+                    self._running -= 1
             self._dispatch()
 
     def _forget(self, group: TaskGroup[t.Any]) -> None:
@@ -347,8 +366,9 @@ class TaskGroup(t.Generic[K]):
     cancels what is still queued, so no request is sent for a result nobody will read.
     """
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler, *, background: bool = False) -> None:
         self.scheduler = scheduler
+        self.background = background
         self.queued: list[_Queued] = []  # a heap: lowest priority value first, then first submitted
         self._sequence = itertools.count()
         self.results: queue.SimpleQueue[tuple[t.Any, t.Any, BaseException | None]] = queue.SimpleQueue()
@@ -402,6 +422,14 @@ class TaskGroup(t.Generic[K]):
     def unread(self) -> int:
         """Results finished but not yet taken by the consumer (a producer backs off when this grows)."""
         return self.results.qsize()
+
+    def withdraw(self) -> bool:
+        """Cancel the group when none of its tasks has started yet; True when it was withdrawn."""
+        with self.scheduler._lock:
+            if len(self.queued) != self.outstanding:
+                return False
+            self.cancel()
+            return True
 
     def cancel(self) -> None:
         """Drop the queued tasks; running ones finish but their results are ignored."""

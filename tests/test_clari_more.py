@@ -361,10 +361,13 @@ def test_a_full_read_cut_short_by_the_request_budget_is_done_again_next_run(smal
     config = tap_config(small, "clari")
     catalog = selecting(config, {"clari_scorecards", "clari_topics"})
     cut = run_tap({**config, "max_requests_per_run": 2}, catalog=catalog)
-    assert len(cut.records["clari_scorecards"]) == 200 and not cut.records["clari_topics"]
+    # clari_topics (one request) may be read in the background while clari_scorecards pages: either it took
+    # one of the two requests, or scorecards took both and topics was not read at all.
+    got = (len(cut.records["clari_scorecards"]), len(cut.records["clari_topics"]))
+    assert got in {(100, 12), (200, 0)}, got
     assert "last_full_read" not in cut.state["bookmarks"].get("clari_scorecards", {})
     activated = {m["stream"] for m in cut.messages if m["type"] == "ACTIVATE_VERSION"}
-    assert "clari_topics" not in activated
+    assert "clari_topics" not in activated or got[1] == 12  # never a version for a stream not read
     small.clear_log()
     again = run_tap(config, state=cut.state, catalog=catalog)
     assert len(again.records["clari_scorecards"]) == 250 and len(again.records["clari_topics"]) == 12

@@ -385,3 +385,28 @@ def test_an_idle_worker_keeps_nothing_of_its_last_task():
     gc.collect()
     assert alive() is None
     scheduler.shutdown()
+
+
+def test_background_tasks_never_take_the_slots_of_the_streams_being_synced():
+    scheduler = Scheduler("test", RateLimiter(1000.0))  # no latency known yet: 2 slots in flight
+    release = threading.Event()
+    background = scheduler.group(background=True)
+    for key in ("users", "trackers"):
+        background.submit(key, release.wait, 10)
+    with scheduler.group() as foreground:
+        for n in range(4):
+            foreground.submit(n, lambda n: n * n, n)
+        assert sorted(result for _, result in foreground) == [0, 1, 4, 9]  # while both background reads wait
+    assert len(background.queued) == 1  # one background slot: the second read has not started
+    assert background.withdraw() is False  # one of its tasks runs already
+    release.set()
+    assert sorted(key for key, _ in background) == ["trackers", "users"]
+    waiting = scheduler.group(background=True)
+    blocker = threading.Event()
+    waiting.submit("a", blocker.wait, 10)
+    queued = scheduler.group(background=True)
+    queued.submit("b", len, "x")
+    assert queued.withdraw() is True and queued.cancelled  # never started: the caller reads it itself
+    blocker.set()
+    assert [key for key, _ in waiting] == ["a"]
+    scheduler.shutdown()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import collections
 import gzip
 import hashlib
 import json
+import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from tap_calls.keys import snake
-from tests.harness import run_tap, sandbox_fixture, tap_config
+from tests.harness import run_tap, sandbox_fixture, selecting, tap_config
+
+ROOT = Path(__file__).resolve().parents[1]
 
 sandbox = sandbox_fixture(
     seed=13, gong_calls=260, gong_span_days=40, gong_users=110, clari_calls=30, clari_span_days=40
@@ -188,3 +193,36 @@ def test_settings_are_the_contracts_names_types_defaults_and_secrets():
         assert bool(setting.get("secret")) is secret, name
         assert setting.get("description"), name
     assert properties["start_date"]["format"] == properties["end_date"]["format"] == "date-time"
+
+
+def test_the_sdk_logs_http_request_count_per_endpoint(sandbox, caplog):
+    """The SDK's own `http_request_count` metric, one counter per endpoint, with the sandbox's exact counts."""
+    caplog.set_level(logging.INFO, logger="singer_sdk.metrics")
+    sandbox.clear_log()
+    config = tap_config(sandbox, days=41)
+    run_tap(config, catalog=selecting(config, {"calls", "parties", "transcripts", "clari_calls"}))
+    logged: collections.Counter[tuple[str, str]] = collections.Counter()
+    for record in caplog.records:
+        message = record.getMessage()
+        if message.startswith("METRIC: ") and '"http_request_count"' in message:
+            point = json.loads(message.removeprefix("METRIC: "))
+            logged[point["tags"]["stream"], point["tags"]["endpoint"]] += point["value"]
+    served = collections.Counter(
+        (r.source, urlparse(r.path).path) for r in sandbox.log if r.source in {"gong", "clari"}
+    )
+    assert logged[("calls", "/v2/calls/extensive")] == served[("gong", "/v2/calls/extensive")] > 0
+    assert logged[("transcripts", "/v2/calls/transcript")] == served[("gong", "/v2/calls/transcript")] > 0
+    assert logged[("clari_calls", "/calls")] == served[("clari", "/calls")] > 0
+    assert logged[("clari_calls", "/call-details")] == served[("clari", "/call-details")] > 0
+
+
+def test_only_the_scheduler_starts_threads():
+    """Issue 10: one module decides concurrency; a thread started anywhere else would escape the cap."""
+    starters = ("threading.Thread(", "ThreadPoolExecutor(", "threading.Timer(", "multiprocessing")
+    found = [
+        f"{path.relative_to(ROOT)}: {word}"
+        for path in sorted((ROOT / "tap_calls").rglob("*.py"))
+        for word in starters
+        if word in path.read_text(encoding="utf-8") and path.name != "scheduler.py"
+    ]
+    assert not found, found

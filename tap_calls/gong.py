@@ -62,7 +62,7 @@ if t.TYPE_CHECKING:
 PAGE_SIZE = 100
 # Bounded memory whatever the rate (see _CallsRun.max_transcript_bodies): transcript requests sent but not
 # yet emitted (each holds a body of up to ~6 MB), pages answered but not yet processed, windows paged at once.
-MAX_TRANSCRIPT_BODIES = 10
+MAX_TRANSCRIPT_BODIES = 8
 MAX_UNREAD_PAGES = 8
 MAX_ACTIVE_WINDOWS = 16
 

@@ -355,8 +355,10 @@ def test_crowded_windows_are_narrowed_and_nothing_is_lost(sandbox, monkeypatch):
         if "calls" in s.get("bookmarks", {})
     ]
     marks = [parse_datetime(m) for m in marks if m]
-    assert len(set(marks)) >= 3  # windows finish in any order: the watermark moves in fewer, larger steps
-    assert marks == sorted(marks)
+    # How many steps the watermark takes depends on the order windows finish in (nothing promises one; the
+    # step rule itself is unit-tested): here only that it never goes back and ends at the newest call.
+    assert marks and marks == sorted(marks)
+    assert marks[-1] == max(parse_datetime(c["started"]) for c in run.records["calls"])
 
 
 def test_transcripts_alone_still_walk_the_calls_but_emit_only_transcripts(sandbox):

@@ -42,6 +42,8 @@ class WindowedStream(SourceStream):
     def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self.run_started_at = utc_now()
+        # BATCH mode: the newest commit, applied once the run emitted its last record (see `commit`).
+        self._held_commit: tuple[tuple[datetime, str] | None, dict[str, t.Any]] | None = None
 
     @property
     def bookmark_streams(self) -> list[SourceStream]:
@@ -94,6 +96,10 @@ class WindowedStream(SourceStream):
             yield from run.records()
         finally:
             run.close()
+        if self._held_commit is not None:
+            # Every record is in the SDK's batcher now; its BATCH message, then its STATE, follow.
+            self._apply_commit(*self._held_commit)
+            self._held_commit = None
         for stream in self.bookmark_streams:
             if stream.selected:
                 stream.log_summary()
@@ -111,6 +117,19 @@ class WindowedStream(SourceStream):
 
         `bookmark` is (instant, the replication value as the API wrote it).
         """
+        if self.get_batch_config(self.config):
+            # In BATCH mode records wait in an open batch file until the SDK flushes it, and every STATE
+            # (the child streams write one after each of their syncs) carries the whole tap's state: a
+            # bookmark set now would run ahead of records not yet in a BATCH message. It is held until the
+            # run emitted its last record (read_records), and the SDK's own STATE then carries it.
+            self._held_commit = (bookmark, extra)
+            return
+        self._apply_commit(bookmark, extra)
+        # private SDK API, guarded by tests/unit/test_sdk_private_names.py.
+        self._write_state_message()
+
+    def _apply_commit(self, bookmark: tuple[datetime, str] | None, extra: dict[str, t.Any]) -> None:
+        """Set `bookmark` (never back) and `extra` in the streams' state, without writing it."""
         if bookmark is not None:
             instant, value = bookmark
             for stream in self.bookmark_streams:
@@ -128,11 +147,6 @@ class WindowedStream(SourceStream):
             if self.stream_state.get(key) != value:
                 self.stream_state[key] = value
                 self.state_manager.is_flushed = False
-        if not self.get_batch_config(self.config):
-            # In BATCH mode records wait in an open batch file until the SDK flushes it: bookmarks written
-            # then would run ahead of them, so the SDK's own final STATE carries them.
-            # private SDK API, guarded by tests/unit/test_sdk_private_names.py.
-            self._write_state_message()
 
 
 class WindowedRun:

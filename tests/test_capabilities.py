@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tap_calls.gong import CallsStream
 from tap_calls.keys import snake
 from tests.harness import run_tap, sandbox_fixture, selecting, tap_config
 
@@ -62,7 +63,11 @@ def test_flattening_at_depth_one(sandbox):
     assert settings_keys and settings_keys <= set(user)
 
 
-def test_batch_messages_write_jsonl_gz_files_that_hold_every_record(sandbox, tmp_path):
+def test_batch_messages_write_jsonl_gz_files_that_hold_every_record(sandbox, tmp_path, monkeypatch):
+    # Several windows, so the watermark moves while records still wait in open batch files.
+    monkeypatch.setattr(CallsStream, "window_split_records", 40)
+    monkeypatch.setattr(CallsStream, "window_min_records", 20)
+    monkeypatch.setattr(CallsStream, "window_target_records", 30)
     config = tap_config(
         sandbox,
         days=41,

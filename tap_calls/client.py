@@ -120,6 +120,7 @@ class SourceStream(RESTStream[t.Any]):
         self._counters_lock = threading.Lock()
         self._schema_written = False
         self.skipped = False
+        self._session: requests.Session | None = None
 
     @property
     @override
@@ -130,6 +131,19 @@ class SourceStream(RESTStream[t.Any]):
     @override
     def timeout(self) -> t.Any:
         return self.request_timeout
+
+    @property
+    @override
+    def requests_session(self) -> requests.Session:
+        """The SDK's session, its connection pool as large as the requests the scheduler keeps in flight
+        (urllib3 keeps 10 per host by default: beyond that it drops connections and warns)."""
+        if self._session is None:
+            self._session = requests.Session()
+            size = self.scheduler.max_in_flight + self.scheduler.BACKGROUND_SLOTS
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=size)
+            self._session.mount("https://", adapter)
+            self._session.mount("http://", adapter)
+        return self._session
 
     # Retries: a 429 waits exactly what Retry-After says; everything else backs off with jitter.
 

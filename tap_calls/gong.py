@@ -65,6 +65,11 @@ PAGE_SIZE = 100
 MAX_TRANSCRIPT_BODIES = 8
 MAX_UNREAD_PAGES = 8
 MAX_ACTIVE_WINDOWS = 16
+# A first backfill of a range this long starts as this many equal windows paged at once, with no sizing page
+# before them: a slow Gong answering one sizing page would leave the cap idle that long. Once all their first
+# pages are in, the windows holding more than a chain can read in time are split (CallsStream.chain_calls).
+FIRST_ROUND_WINDOWS = 4
+FIRST_ROUND_MIN_SPAN = timedelta(days=28)
 
 # Gong's words for an empty result; any other 404 (a wrong api_url, say) stays an error.
 _EMPTY_404 = re.compile(r"\bno [\w ]+ found\b|corresponding to the provided filters|for the specified period")
@@ -184,6 +189,7 @@ class CallBatch:
     """Calls whose children (parties, transcripts) are synced together, and the windows they belong to."""
 
     calls: list[dict[str, t.Any]]
+    origins: list[Window]  # each call's window
     windows: collections.Counter[Window]
     wanted: list[dict[str, t.Any]] = field(default_factory=list)  # the calls whose transcripts are requested
     # The transcript responses' raw bodies: parsed only when `transcripts` emits them, one batch at a time
@@ -323,11 +329,27 @@ class CallsStream(WindowedStream, GongStream):
             calls = [c.metaData for c in (page.calls if page else None) or () if isinstance(c.metaData, dict)]
         return [parse_datetime(m["started"]) for m in calls if isinstance(m.get("started"), str)]
 
+    @classmethod
+    def chain_calls(cls, total: int, *, latency: float, per_second: float, requests_per_page: int) -> int:
+        """The most calls one window should hold when the windows of a range hold `total` calls in all.
+
+        A window is one cursor chain (one page per answer, `latency` seconds), so it must end within the time
+        the range's requests take at the cap (`total` / 100 pages x `requests_per_page`, at `per_second`),
+        less one answer to start and one for its last transcripts; and within `window_target_records`, so
+        the bookmark moves during a long backfill. At least `window_min_records`: a split costs a page and
+        an answer time, which a short chain does not win back.
+        """
+        if latency <= 0:
+            return cls.window_target_records
+        wall = total / PAGE_SIZE * requests_per_page / per_second
+        pages = int((wall - 2 * latency) / latency)
+        return min(cls.window_target_records, max(cls.window_min_records, pages * PAGE_SIZE))
+
     def parts_for(
-        self, total: int, window: Window, sample: t.Sequence[datetime], *, threshold: int, wanted: int
-    ) -> tuple[list[Window], int] | None:
-        """The windows to read `window` as, and their target size, when its first page counts `total` calls
-        and it holds more than `threshold`; None: read it whole (a split costs that first page).
+        self, total: int, window: Window, sample: t.Sequence[datetime], *, threshold: int, target: int
+    ) -> list[Window] | None:
+        """The windows to read `window` as (about `target` calls each) when its first page counts `total`
+        calls and it holds more than `threshold`; None: read it whole (a split costs that first page).
 
         Parts hold about equal numbers of calls, cut at the quantiles of `started` in the first page when
         that page is a fair sample of the window (nothing promises an order: when the page covers only part
@@ -336,10 +358,15 @@ class CallsStream(WindowedStream, GongStream):
         """
         if total <= threshold or window.end - window.start < 2 * self.min_window:
             return None
-        target = min(self.window_target_records, max(self.window_min_records, total // wanted))
         count = -(-total // max(1, target))
         parts = quantile_split(window, sample, count, self.min_window) or window.split(count, self.min_window)
-        return (parts, target) if len(parts) > 1 else None
+        return parts if len(parts) > 1 else None
+
+    def split_target(self, total: int, *, rereading: bool) -> int:
+        """Calls per window when a range sized by one first page counts `total`: about `total` /
+        `windows_wanted`, within [`window_min_records`, `window_target_records`]."""
+        wanted = self.windows_wanted_rereading if rereading else self.windows_wanted
+        return min(self.window_target_records, max(self.window_min_records, total // wanted))
 
 
 class _CallsRun(WindowedRun):
@@ -348,6 +375,11 @@ class _CallsRun(WindowedRun):
     Runs on the stream's thread; only the scheduler's workers send requests. A window is finished once its
     listing is done and every batch holding its calls was synced (parties and transcripts emitted); the
     bookmark then moves to the watermark (windows.Watermark).
+
+    A first backfill of a long range starts as FIRST_ROUND_WINDOWS windows whose first pages go out together
+    and are emitted as they arrive; once all have said how many calls they hold, the windows holding more
+    than a chain reads in time are split (`size_first_round`), their emitted calls carried to the parts
+    (`split`). Any other range is sized by its own first page (`split_for`).
     """
 
     stream: CallsStream
@@ -366,7 +398,21 @@ class _CallsRun(WindowedRun):
         # in-flight target, so a fast API reads windows nearly one by one (the bookmark moves early) and a
         # slow one reads many at once (the cap stays busy).
         self.pending_windows: list[Window] = []
+        # A part of a split window is split again when it holds clearly more than its target.
         self.split_threshold: dict[Window, int] = {}
+        self.split_target: dict[Window, int] = {}
+        # The first round of a long backfill (FIRST_ROUND_WINDOWS): its first pages wait here until all are
+        # in, so the split decision knows the whole range's total (set once; workers only read it).
+        self.first_round: frozenset[Window] = frozenset()
+        # First-round windows whose first page was emitted: (next cursor, calls in the window, the page's
+        # `started` times), until the round is sized.
+        self.parked: dict[Window, tuple[str, int, list[datetime]]] = {}
+        self.round_totals: dict[Window, int] = {}
+        # First-round windows whose chain went on before the round was sized (when Gong is slow): their
+        # first page's `started` times, should the sized round split them after all.
+        self.round_going: dict[Window, list[datetime]] = {}
+        self.sizing = False
+        self.resume_at: dict[Window, str] = {}  # pending windows whose first page was read: their next cursor
         self.active_windows: set[Window] = set()
         self.deferred: collections.deque[tuple[Window, str | None]] = collections.deque()
         self.batch_number = 0
@@ -396,7 +442,13 @@ class _CallsRun(WindowedRun):
     @override
     def records(self) -> Iterator[dict[str, t.Any]]:
         first = self.plan.window
-        self.open_window(first)
+        if self.plan.first_run and not self.dry_run and first.end - first.start >= FIRST_ROUND_MIN_SPAN:
+            windows = first.split(FIRST_ROUND_WINDOWS, self.stream.min_window)
+            self.first_round = frozenset(windows)
+            for window in windows:
+                self.open_window(window)
+        else:
+            self.open_window(first)
         for key, result in self.group:
             if key[0] == "page":
                 yield from self.on_page(key[1], key[2], result)
@@ -423,10 +475,14 @@ class _CallsRun(WindowedRun):
 
     def activate(self) -> None:
         """Start paging the earliest pending windows while fewer run than `max_active_windows`."""
-        while self.pending_windows and len(self.active_windows) < self.max_active_windows:
+        if self.sizing:
+            return
+        while self.pending_windows and (
+            len(self.active_windows) < self.max_active_windows or self.pending_windows[-1] in self.first_round
+        ):
             window = self.pending_windows.pop()
             self.active_windows.add(window)
-            self.request_page(window, None)
+            self.request_page(window, self.resume_at.pop(window, None))
 
     @property
     def max_active_windows(self) -> int:
@@ -469,9 +525,9 @@ class _CallsRun(WindowedRun):
         while many batches wait for transcripts or many pages wait to be processed (bounded memory)."""
         response = self.stream.fetch_page(window, cursor)
         busy = self.open_batches >= self.max_open_batches or self.group.unread >= self.max_unread_pages
-        if response is None or self.group.cancelled or busy:
-            return response, False
-        if cursor is None and self.split_for(window, response) is not None:
+        if response is None or self.group.cancelled or busy or window not in self.progress:
+            return response, False  # (a window split while its chain ran is not followed)
+        if cursor is None and (window in self.first_round or self.split_for(window, response) is not None):
             return response, False
         token = next_cursor(response)
         if token is None:
@@ -479,27 +535,121 @@ class _CallsRun(WindowedRun):
         self.submit_page(window, token, first_page=response if cursor is None else None)
         return response, True
 
-    def split_for(self, window: Window, first_page: requests.Response) -> tuple[list[Window], int] | None:
+    def split_for(self, window: Window, first_page: requests.Response) -> list[Window] | None:
         """How a window whose first page this is will be read instead (CallsStream.parts_for); None: whole.
         Pure, so the worker that got the page and the stream's thread decide alike."""
-        if self.dry_run:
+        if self.dry_run or self.stream.is_empty_result(first_page):
             return None
-        if self.stream.is_empty_result(first_page):
-            return None
-        sample = self.stream.started_times(first_page)
-        return self.stream.parts_for(
-            self.stream.window_total(first_page),
-            window,
-            sample,
-            threshold=self.split_threshold.get(window, self.stream.window_split_records),
-            wanted=self.stream.windows_wanted
-            if self.plan.first_run
-            else self.stream.windows_wanted_rereading,
+        total = self.stream.window_total(first_page)
+        target = self.split_target.get(window) or self.stream.split_target(
+            total, rereading=not self.plan.first_run
         )
+        return self.stream.parts_for(
+            total,
+            window,
+            self.stream.started_times(first_page),
+            threshold=self.split_threshold.get(window, self.stream.window_split_records),
+            target=target,
+        )
+
+    def size_first_round(self) -> None:
+        """All first pages of the first round are in (and emitted): split the windows holding more than a
+        chain can read in time (CallsStream.chain_calls, from the range's total and the observed latency);
+        the others go on with their next page."""
+        parked, self.parked = self.parked, {}
+        self.first_round = frozenset()  # sized: a first page read again (an expired cursor) is read at once
+        allowed = self.round_allowed(sum(self.round_totals.values()))
+        for window, sample in sorted(self.round_going.items()):
+            total = self.round_totals[window]
+            if window in self.progress and not self.progress[window].listing_done:
+                parts = self.stream.parts_for(total, window, sample, threshold=allowed, target=allowed)
+                if parts is not None:
+                    self.split(window, parts, total)
+        # The windows go on as any pending window: the earliest first, as many at once as the latency calls
+        # for (a fast Gong reads them nearly one by one, so the bookmark moves early).
+        self.sizing = True  # no window starts before all are in line
+        for window, (token, total, sample) in sorted(parked.items()):
+            self.active_windows.discard(window)
+            parts = self.stream.parts_for(total, window, sample, threshold=allowed, target=allowed)
+            if parts is None:
+                self.resume_at[window] = token
+                self.pending_windows.append(window)
+            else:
+                self.split(window, parts, total)
+        self.pending_windows.sort(reverse=True)
+        self.sizing = False
+        self.activate()
+
+    def round_allowed(self, total: int) -> int:
+        """The most calls a window may hold when the range holds `total` (CallsStream.chain_calls)."""
+        scheduler = self.stream.scheduler
+        with_transcripts = self.transcripts is not None and not self.transcripts.skipped
+        return self.stream.chain_calls(
+            total,
+            latency=scheduler.latency or 0.0,
+            per_second=scheduler.limiter.per_second,
+            requests_per_page=2 if with_transcripts else 1,
+        )
+
+    def go_on_early(self, window: Window) -> None:
+        """When Gong is slow enough that every first-round window would be paged at once anyway, a window
+        whose first page is in goes on at once unless the range, extrapolated from the first pages in so
+        far, would split it: waiting for the slowest first page would leave the cap idle. Should the sized
+        round split it after all, its chain is dropped then (size_first_round)."""
+        if window not in self.parked or self.max_active_windows < len(self.first_round):
+            return
+        token, total, sample = self.parked[window]
+        estimate = sum(self.round_totals.values()) * len(self.first_round) // len(self.round_totals)
+        if total <= self.round_allowed(estimate):
+            del self.parked[window]
+            self.round_going[window] = sample
+            self.request_page(window, token)
+
+    def split(self, window: Window, parts: list[Window], total: int) -> None:
+        """Read `window` (whose first page counted `total` calls) as `parts`; its chain is dropped. What it
+        emitted already (a first-round page, or a part's carried calls) goes to the parts: calls waiting for
+        transcripts, open batches and the newest value move to the part holding each call, and every part
+        skips the calls already emitted."""
+        self.stream.logger.info(
+            "calls: %s holds %d calls; reading it as %d windows", window, total, len(parts)
+        )
+        progress = self.progress.pop(window)
+        self.active_windows.discard(window)
+        target = -(-total // len(parts))
+        for part in parts:
+            self.split_threshold[part] = int(1.3 * target)
+            self.split_target[part] = target
+        self.replace_window(window, parts)
+
+        def part_of(call: dict[str, t.Any]) -> Window:
+            instant = parse_datetime(call["started"]) if call["started"] else window.end
+            return next((p for p in parts if instant < p.end), parts[-1])
+
+        for part in parts:
+            self.progress[part].seen = set(progress.seen)
+        buffer = []
+        for call, origin in self.buffer:
+            home = part_of(call) if origin == window else origin
+            if origin == window:
+                self.progress[home].buffered += 1
+            buffer.append((call, home))
+        self.buffer = buffer
+        for batch in self.stream.batches.values():
+            if window not in batch.windows:
+                continue
+            batch.origins = [
+                part_of(c) if o == window else o for c, o in zip(batch.calls, batch.origins, strict=True)
+            ]
+            batch.windows = collections.Counter(batch.origins)
+            for part in parts:
+                if part in batch.windows:
+                    self.progress[part].open_batches += 1
 
     def release_deferred(self) -> None:
         while self.deferred and self.open_batches < self.max_open_batches:
-            self.request_page(*self.deferred.popleft())
+            window, cursor = self.deferred.popleft()
+            if window in self.progress:
+                self.request_page(window, cursor)
 
     def on_page(
         self, window: Window, cursor: str | None, result: tuple[requests.Response | None, bool]
@@ -507,7 +657,9 @@ class _CallsRun(WindowedRun):
         response, followed = result
         with self.pages_lock:
             self.pages_in_flight -= 1
-        progress = self.progress[window]
+        progress = self.progress.get(window)
+        if progress is None:
+            return  # the page of a window split while its chain ran: its parts read it again
         if (
             response is None
         ):  # the cursor expired: the chain again from page 1, skipping calls already emitted
@@ -521,28 +673,42 @@ class _CallsRun(WindowedRun):
             self.request_page(window, None)
             return
         if cursor is None and progress.restarts == 0:
-            split = self.split_for(window, response)
-            if split is not None:
-                parts, target = split
-                self.stream.logger.info(
-                    "calls: %s holds %d calls; reading it as %d windows",
-                    window,
-                    self.stream.window_total(response),
-                    len(parts),
-                )
-                del self.progress[window]
-                self.active_windows.discard(window)
-                for part in parts:
-                    # A part is split again when it holds clearly more than its share (a long chain would end last).
-                    self.split_threshold[part] = int(1.3 * target)
-                self.replace_window(window, parts)
+            if window in self.first_round:
+                # Emitted at once (its transcripts need not wait); only the chain's next page waits.
+                self.round_totals[window] = self.stream.window_total(response)
+                yield from self.take_page(window, None, response, followed=True, hold=True)
+                if len(self.round_totals) == len(self.first_round):
+                    self.size_first_round()
+                else:
+                    self.go_on_early(window)
                 return
+            parts = self.split_for(window, response)
+            if parts is not None:
+                self.split(window, parts, self.stream.window_total(response))
+                return
+        yield from self.take_page(window, cursor, response, followed=followed)
+
+    def take_page(
+        self,
+        window: Window,
+        cursor: str | None,
+        response: requests.Response,
+        *,
+        followed: bool,
+        hold: bool = False,
+    ) -> Iterator[dict[str, t.Any]]:
+        """Emit a page's calls (and queue their transcripts), after requesting the chain's next page (unless
+        the worker did, `followed`, or the first round is not sized yet, `hold`: it is parked instead)."""
+        progress = self.progress[window]
         if cursor is None and not progress.pages:
             with self.pages_lock:
                 progress.pages = -(-self.stream.window_total(response) // PAGE_SIZE)
         # The next page first: processing this one must not leave the chain idle.
         token = next_cursor(response)
-        if token is not None and not followed:
+        if token is not None and hold:
+            total = self.stream.window_total(response)
+            self.parked[window] = (token, total, self.stream.started_times(response))
+        elif token is not None and not followed:
             self.request_page(window, token)
         settled: list[tuple[dict[str, t.Any], Window]] = []
         for call in self.stream.parse_response(response):
@@ -599,7 +765,9 @@ class _CallsRun(WindowedRun):
     def start_batch(self, calls: list[tuple[dict[str, t.Any], Window]], *, wanted: bool) -> None:
         """Sync these calls' children: at once, or once their transcripts are in (`wanted`)."""
         self.batch_number += 1
-        batch = CallBatch([c for c, _ in calls], collections.Counter(w for _, w in calls))
+        batch = CallBatch(
+            [c for c, _ in calls], [w for _, w in calls], collections.Counter(w for _, w in calls)
+        )
         batch.wanted = batch.calls if wanted else []
         for window in batch.windows:
             self.progress[window].open_batches += 1
@@ -669,11 +837,9 @@ class _CallsRun(WindowedRun):
             self.maybe_finish(window)
 
     def maybe_finish(self, window: Window) -> None:
+        # A window whose calls still gather into a batch waits for the next pages of other windows to fill
+        # it (a partial batch costs a request; records.flush_batch sends the last one).
         progress = self.progress[window]
-        if progress.listing_done and progress.buffered and window.start == self.watermark.mark:
-            # The earliest open window waits only for calls still gathering into a batch: send that batch
-            # now (partial), so the bookmark moves rather than waiting for later windows' calls.
-            self.flush_batch()
         if not progress.listing_done or progress.open_batches or progress.buffered:
             return
         del self.progress[window]

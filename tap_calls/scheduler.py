@@ -169,6 +169,8 @@ class Scheduler:
     HEADROOM = 1.25
     # Slots for background groups (streams read ahead), beyond the in-flight target.
     BACKGROUND_SLOTS = 1
+    # The latency assumed until the first answer, in seconds.
+    ASSUMED_LATENCY = 1.0
     # Moving-average weight of the newest latency sample.
     ALPHA = 0.3
 
@@ -204,11 +206,11 @@ class Scheduler:
     def in_flight_target(self) -> int:
         """How many tasks may run at once now: ⌈rate x latency x headroom⌉ + 1, within [1, max_in_flight].
 
-        Before any latency is known, 2: one request in flight and the next one ready.
+        Before any latency is known, as if answers took `ASSUMED_LATENCY`: the first requests of a run
+        (a backfill's first windows) go out together rather than one answer time apart.
         """
-        if self.latency is None:
-            return min(2, self.max_in_flight)
-        wanted = math.ceil(self.limiter.per_second * self.latency * self.HEADROOM) + 1
+        latency = self.ASSUMED_LATENCY if self.latency is None else self.latency
+        wanted = math.ceil(self.limiter.per_second * latency * self.HEADROOM) + 1
         return max(1, min(self.max_in_flight, wanted))
 
     def cost_line(self) -> str:

@@ -184,11 +184,14 @@ class WindowedRun:
         self.watermark.add(window)
 
     def replace_window(self, window: Window, parts: list[Window]) -> None:
-        """`window` is read as `parts` instead (they tile it; nothing of it was emitted yet)."""
-        self._newest.pop(window, None)
+        """`window` is read as `parts` instead (they tile it, earliest first): what it emitted is theirs now,
+        its newest value the part's that holds it."""
+        newest = self._newest.pop(window, None)
         self.watermark.remove(window)
         for part in parts:
             self.open_window(part)
+        if newest is not None:
+            self._newest[next((p for p in parts if newest[0] < p.end), parts[-1])] = newest
 
     def emitted(self, window: Window, record: dict[str, t.Any]) -> dict[str, t.Any]:
         """Note `record` (about to be yielded) as `window`'s: its replication value may move the bookmark."""

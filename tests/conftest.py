@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 _OWN_PREFIXES = ("TAP_CALLS_", "TARGET_JSONL_", "TARGET_POSTGRES_", "MELTANO_")
@@ -101,9 +102,12 @@ def meltano() -> Meltano:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
     env.update(MELTANO_PROJECT_ROOT=str(REPO), MELTANO_SEND_ANONYMOUS_USAGE_STATS="false")
     started = time.monotonic()
-    proc = subprocess.run(
-        [exe, "install"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False
-    )
+    (REPO / ".meltano").mkdir(exist_ok=True)
+    # pytest-xdist workers each open this session: one installs at a time (it writes the plugins' venvs).
+    with FileLock(REPO / ".meltano" / "tests-install.lock"):
+        proc = subprocess.run(
+            [exe, "install"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False
+        )
     if proc.returncode != 0:
         pytest.fail(f"`meltano install` exited {proc.returncode}:\n{_excerpt(proc)}", pytrace=False)
     return Meltano(exe=exe, install_seconds=time.monotonic() - started)

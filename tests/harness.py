@@ -16,7 +16,7 @@ import typing as t
 from collections import defaultdict
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -118,3 +118,24 @@ def run_tap(config: dict, state: dict | None = None, catalog: dict | None = None
 
 def gong_requests(sb: Sandbox, path: str | None = None) -> list:
     return requests_to(sb, "gong", path)
+
+
+def first_backfill_floor(sb: Sandbox, log: Iterable[t.Any], start: datetime) -> int:
+    """The fewest /v2/calls requests a first backfill from `start` can cost, read as the tap's first round.
+
+    It starts as FIRST_ROUND_WINDOWS windows (its first pages without a cursor): one page per 100 calls of
+    each (an empty window is one 404), then one transcript request per 100 public calls.
+    """
+    from tap_calls.dates import parse_datetime
+    from tap_calls.gong import FIRST_ROUND_WINDOWS
+
+    extensive = [r for r in log if r.path == "/v2/calls/extensive" and not (r.body or {}).get("cursor")]
+    windows = [
+        (parse_datetime(r.body["filter"]["fromDateTime"]), parse_datetime(r.body["filter"]["toDateTime"]))
+        for r in sorted(extensive, key=lambda r: r.t_start)[:FIRST_ROUND_WINDOWS]
+    ]
+    calls = sb.gong.expected_calls(start, datetime.now(UTC), include_private=True)
+    held = [sum(1 for c in calls if a <= c.started < b) for a, b in windows]
+    assert sum(held) == len(calls), "the first round tiles the range"
+    public = len(sb.gong.expected_calls(start, datetime.now(UTC)))
+    return sum(max(1, -(-n // 100)) for n in held) + -(-public // 100)

@@ -11,7 +11,7 @@ import pytest
 from calls_sandbox import Sandbox
 from tap_calls.dates import parse_datetime
 from tap_calls.gong import CallsStream
-from tests.harness import gong_requests, run_tap, sandbox_fixture, selecting, tap_config
+from tests.harness import first_backfill_floor, gong_requests, run_tap, sandbox_fixture, selecting, tap_config
 
 CALL_FIELDS = [
     "id",
@@ -194,9 +194,11 @@ def test_backfill_costs_about_two_requests_per_hundred_calls(sandbox, backfill):
     _, log, config = backfill
     call_requests = [r for r in log if r.path in {"/v2/calls/extensive", "/v2/calls/transcript"}]
     calls_in_range = len(expected(sandbox, parse_datetime(config["start_date"]), include_private=True))
-    per_thousand = 1000 * len(call_requests) / calls_in_range
-    # The floor is one calls page and one transcript batch per 100 calls: 20 per 1,000.
-    assert per_thousand <= 21, per_thousand
+    # The floor: one page per 100 calls of each first-round window and one transcript request per 100 public
+    # calls; a sparse range pays for the partial last pages (benchmark row 1 measures a dense one: ≤ 21).
+    floor = first_backfill_floor(sandbox, log, parse_datetime(config["start_date"]))
+    assert len(call_requests) <= floor + 1, (len(call_requests), floor)
+    assert 1000 * len(call_requests) / calls_in_range <= 22
     assert all(r.status == 200 for r in call_requests)
 
 
@@ -212,8 +214,9 @@ def test_requests_are_shaped_as_gong_documents(backfill):
     # Pages after the first carry the cursor in the body, with the very same filter.
     followups = [r for r in extensive if r.body.get("cursor")]
     assert followups
-    first = next(r for r in extensive if not r.body.get("cursor"))
-    assert parse_datetime(first.body["filter"]["fromDateTime"]) == parse_datetime(config["start_date"])
+    # The first pages' windows (sent together, answered in any order) start at start_date.
+    firsts = [parse_datetime(r.body["filter"]["fromDateTime"]) for r in extensive if not r.body.get("cursor")]
+    assert min(firsts) == parse_datetime(config["start_date"])
     # Transcripts: up to 100 call ids, with a period that holds the window they were listed in and their
     # `started` (Gong returns the transcripts of those ids "that took place during the time period").
     started = {c["id"]: parse_datetime(c["started"]) for c in run.records["calls"]}

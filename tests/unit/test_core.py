@@ -34,7 +34,7 @@ def hours(n: float) -> datetime:
 
 def test_in_flight_follows_rate_times_latency_within_bounds():
     scheduler = Scheduler("x", RateLimiter(3), max_in_flight=32)
-    assert scheduler.in_flight_target() == 2  # nothing observed yet
+    assert scheduler.in_flight_target() == 5  # nothing observed yet: ceil(3 * 1 * 1.25) + 1
     scheduler.latency = 2.0
     assert scheduler.in_flight_target() == 9  # ceil(3 * 2 * 1.25) + 1
     scheduler.latency = 0.0
@@ -142,6 +142,26 @@ def test_window_split_keeps_exact_ends_and_whole_second_cuts():
     assert Window(hours(0), hours(0) + timedelta(seconds=3)).split(10) == Window(
         hours(0), hours(0) + timedelta(seconds=3)
     ).split(3)
+
+
+def test_a_first_round_window_holds_what_one_chain_reads_before_the_cap_would_end_the_range():
+    chain = CallsStream.chain_calls
+    # 6,000 calls, pages and transcripts at 3/s: 40 s; a 2 s chain reads (40 - 2 x 2) / 2 = 18 pages in it.
+    assert chain(6000, latency=2.0, per_second=3, requests_per_page=2) == 1800
+    assert chain(6000, latency=2.0, per_second=3, requests_per_page=1) == 800  # calls only: 20 s
+    # Gong answering at once: the bookmark's bound; a short range: the floor (a split would not pay back).
+    assert chain(6000, latency=0.0, per_second=3, requests_per_page=2) == CallsStream.window_target_records
+    assert chain(300, latency=2.0, per_second=3, requests_per_page=2) == CallsStream.window_min_records
+    assert chain(100_000, latency=2.0, per_second=3, requests_per_page=2) == CallsStream.window_target_records
+
+
+def test_the_connection_pool_holds_every_request_in_flight():
+    from tap_calls.tap import TapCalls
+
+    tap = TapCalls(config={"access_key": "k", "access_key_secret": "s"}, validate_config=False)
+    stream = tap.streams["calls"]
+    adapter = stream.requests_session.get_adapter("https://api.gong.io")
+    assert adapter._pool_maxsize >= stream.scheduler.max_in_flight + stream.scheduler.BACKGROUND_SLOTS
 
 
 def plan(**changes):

@@ -3,7 +3,7 @@
 #   bash scripts/test.sh [pytest args...]
 # 1. .venv with `pip install -e ".[test]"`, .venv-meltano with Meltano, `meltano install` (scripts/setup.sh)
 # 2. PostgreSQL server binaries for tests/test_postgres.py (installed with apt-get when missing and root)
-# 3. `ruff check` on the repo, `mypy` (strict, tap_calls/), then `pytest`. Exits non-zero if either fails, or if pytest ran no test.
+# 3. `ruff check` on the repo, `mypy` (strict, tap_calls/), then `pytest` (3 workers). Exits non-zero if either fails, or if pytest ran no test.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,7 +52,9 @@ mypy_rc=$?
 
 step "pytest"
 # A generous outer limit, so a hung test cannot eat CI's whole time budget.
-timeout -k 30 1500 .venv/bin/python -m pytest --durations=15 "$@"
+# Three workers (pytest-xdist), a test module per worker: the tests mostly wait on the sandbox's latency and
+# rate limits, so they overlap well even on two cores.
+timeout -k 30 1500 .venv/bin/python -m pytest -n 3 --dist loadfile --durations=15 "$@"
 pytest_rc=$?
 if [ "$pytest_rc" -eq 5 ]; then
   echo "ERROR: pytest collected no tests" >&2

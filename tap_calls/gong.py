@@ -64,6 +64,9 @@ PAGE_SIZE = 100
 # yet emitted (each holds a body of up to ~6 MB), pages answered but not yet processed, windows paged at once.
 MAX_TRANSCRIPT_BODIES = 8
 MAX_UNREAD_PAGES = 8
+# Batches whose transcripts are not requested yet hold only their calls' ids and parties (about 100 KB): many
+# may wait, so the chains never stall behind them while the cap serves pages first.
+MAX_WAITING_BATCHES = 24
 MAX_ACTIVE_WINDOWS = 16
 # A first backfill of a range this long starts as this many equal windows paged at once, with no sizing page
 # before them: a slow Gong answering one sizing page would leave the cap idle that long. Once all their first
@@ -336,14 +339,16 @@ class CallsStream(WindowedStream, GongStream):
         A window is one cursor chain (one page per answer, `latency` seconds), so it must end within the time
         the range's requests take at the cap (`total` / 100 pages x `requests_per_page`, at `per_second`),
         less one answer to start and one for its last transcripts; and within `window_target_records`, so
-        the bookmark moves during a long backfill. At least `window_min_records`: a split costs a page and
-        an answer time, which a short chain does not win back.
+        the bookmark moves during a long backfill. At least `window_min_records` and the range's share of
+        `windows_wanted` windows: a split costs a page and an answer time, which a short chain does not win
+        back, and a cap far above Gong's must not cut the range into many partial last pages.
         """
         if latency <= 0:
             return cls.window_target_records
         wall = total / PAGE_SIZE * requests_per_page / per_second
         pages = int((wall - 2 * latency) / latency)
-        return min(cls.window_target_records, max(cls.window_min_records, pages * PAGE_SIZE))
+        floor = max(cls.window_min_records, total // cls.windows_wanted)
+        return min(cls.window_target_records, max(floor, pages * PAGE_SIZE))
 
     def parts_for(
         self, total: int, window: Window, sample: t.Sequence[datetime], *, threshold: int, target: int
@@ -426,14 +431,15 @@ class _CallsRun(WindowedRun):
     # Bounded memory, whatever the rate: transcript requests not yet emitted hold bodies (a batch of
     # 45-minute transcripts is about 6 MB of JSON), so only as many are sent as could fill the requests in
     # flight (the end of a backfill is transcripts only), within MAX_TRANSCRIPT_BODIES; pages are requested
-    # only while few batches wait for transcripts and few pages wait for the stream's thread.
+    # only while MAX_WAITING_BATCHES batches at most wait for transcripts and few pages wait for the stream's
+    # thread.
     @property
     def max_transcript_bodies(self) -> int:
         return min(MAX_TRANSCRIPT_BODIES, max(4, self.stream.scheduler.in_flight_target() + 1))
 
     @property
     def max_open_batches(self) -> int:
-        return self.max_transcript_bodies + 4
+        return self.max_transcript_bodies + MAX_WAITING_BATCHES
 
     @property
     def max_unread_pages(self) -> int:

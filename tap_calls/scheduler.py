@@ -64,6 +64,7 @@ class RateLimiter:
         self._last_sent = -math.inf
         self._not_before = 0.0
         self._gate = threading.Lock()
+        self.on_pass: Callable[[], None] | None = None  # called in the sending thread once it passed the gate
 
     def usage(self) -> str:
         """Requests so far and the share of the vendor's quota they took, e.g. `120 requests (1.2 % of …)`."""
@@ -85,6 +86,12 @@ class RateLimiter:
                 time.sleep(wait)
             self._last_sent = time.monotonic()
             self.requests += 1
+        if self.on_pass is not None:
+            self.on_pass()
+
+    def opens_at(self) -> float:
+        """When (`time.monotonic()` seconds) the next request may be sent, as things stand."""
+        return max(self._last_sent + self.interval, self._not_before)
 
     def hold_until(self, monotonic_deadline: float) -> None:
         """After a 429 every thread of the source waits, not only the one that was told."""
@@ -169,6 +176,10 @@ class Scheduler:
     HEADROOM = 1.25
     # Slots for background groups (streams read ahead), beyond the in-flight target.
     BACKGROUND_SLOTS = 1
+    # Tasks handed to a thread that have not passed the rate gate yet, while the gate is shut: one, so what is
+    # sent next is chosen by priority when the gate opens, not by the order threads queued at it (a chain's
+    # next page would wait behind transcript batches that were dispatched earlier). An open gate takes any.
+    GATE_WAITERS = 1
     # The latency assumed until the first answer, in seconds.
     ASSUMED_LATENCY = 1.0
     # Moving-average weight of the newest latency sample.
@@ -190,7 +201,9 @@ class Scheduler:
         self.requests_new = 0
         self.requests_reread = 0
         self._running = 0
+        self._before_gate = 0
         self._background_running = 0
+        limiter.on_pass = self._passed_gate
         self._lock = threading.RLock()
         self._groups: list[TaskGroup[t.Any]] = []
         self._pool: _DaemonPool | None = None
@@ -279,9 +292,13 @@ class Scheduler:
     def _dispatch(self) -> None:
         with self._lock:
             while True:
-                task = self._next_task(background=False) if self._running < self.in_flight_target() else None
+                free = self._running < self.in_flight_target() and (
+                    self._before_gate < self.GATE_WAITERS or self.limiter.opens_at() <= time.monotonic()
+                )
+                task = self._next_task(background=False) if free else None
                 if task is not None:
                     self._running += 1
+                    self._before_gate += 1
                 elif self._background_running < self.BACKGROUND_SLOTS:
                     task = self._next_task(background=True)
                     if task is None:
@@ -308,8 +325,17 @@ class Scheduler:
         """Whether the calling thread is running one of this scheduler's tasks."""
         return bool(getattr(self._worker, "active", False))
 
+    def _passed_gate(self) -> None:
+        """A request of this source passed the rate gate: when it was a task's first, the next may go."""
+        if getattr(self._worker, "before_gate", False):
+            self._worker.before_gate = False
+            with self._lock:
+                self._before_gate -= 1
+            self._dispatch()
+
     def _run(self, task: _Task) -> None:
         self._worker.active = True
+        self._worker.before_gate = not task.group.background
         try:
             if task.group.cancelled:
                 task.group.results.put((task.key, _CANCELLED, None))
@@ -318,10 +344,15 @@ class Scheduler:
                 result = task.fn(*task.args)
             except BaseException as exc:  # handed to the consumer thread, which re-raises it
                 task.group.results.put((task.key, _FAILED, exc))
+                # At once, not when the consumer reads it: the group's next tasks would start meanwhile.
+                task.group.cancel()
             else:
                 task.group.results.put((task.key, result, None))
         finally:
             with self._lock:
+                if self._worker.before_gate:  # it sent nothing
+                    self._worker.before_gate = False
+                    self._before_gate -= 1
                 if task.group.background:
                     self._background_running -= 1
                 else:
@@ -403,7 +434,8 @@ class TaskGroup(t.Generic[K]):
         """
         while self.outstanding:
             key, result, error = self.results.get()
-            self.outstanding -= 1
+            with self.scheduler._lock:  # a failing task's thread cancels the group (and counts) meanwhile
+                self.outstanding -= 1
             if error is not None:
                 self.cancel()
                 raise error

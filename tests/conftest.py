@@ -1,8 +1,10 @@
 """Shared fixtures for the end-to-end tests that drive the real `meltano` CLI (test_meltano, test_postgres).
 
 `meltano` is the one in .venv-meltano (scripts/setup.sh creates it), or $MELTANO_BIN, or `meltano` on PATH.
-The repo's own meltano.yml is the project; `meltano install` runs once per session. Each run gets its own
-system database, state backend and output folder, so runs never see each other's state.
+The repo's own meltano.yml is the project; `meltano install` runs once per test run (whatever the number of
+pytest-xdist workers). Each run gets its own system database, state backend, output folder and `.meltano`
+system directory (`isolated_sys_dir`: the installed plugins linked in, its own `run/`), so runs in parallel
+workers never see each other's state, nor each other's catalog file.
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ def _find_meltano() -> str | None:
     return shutil.which("meltano")
 
 
+def isolated_sys_dir(workdir: Path) -> str:
+    """A Meltano system directory (`MELTANO_SYS_DIR_ROOT`) for runs in `workdir`: the plugins installed in the
+    repo's `.meltano/` linked in, and a `run/` of its own (Meltano writes each plugin's config and catalog
+    there, at a fixed path: two runs at once in the repo's directory would overwrite each other's)."""
+    sys_dir = workdir / "meltano-sys"
+    sys_dir.mkdir(parents=True, exist_ok=True)
+    for kind in ("extractors", "loaders"):
+        link = sys_dir / kind
+        if not link.exists():
+            link.symlink_to(REPO / ".meltano" / kind, target_is_directory=True)
+    return str(sys_dir)
+
+
 def iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -52,6 +67,7 @@ class Meltano:
         env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
         env.update(
             MELTANO_PROJECT_ROOT=str(REPO),
+            MELTANO_SYS_DIR_ROOT=isolated_sys_dir(workdir),
             MELTANO_DATABASE_URI=f"sqlite:///{workdir}/meltano.db",
             MELTANO_STATE_BACKEND_URI=f"file://{workdir}/state",
             MELTANO_SEND_ANONYMOUS_USAGE_STATS="false",
@@ -92,7 +108,7 @@ def _excerpt(proc: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture(scope="session")
 def meltano() -> Meltano:
-    """The meltano CLI with the project's plugins installed (once per session)."""
+    """The meltano CLI with the project's plugins installed (once per test run)."""
     exe = _find_meltano()
     if exe is None:
         pytest.fail(
@@ -103,11 +119,16 @@ def meltano() -> Meltano:
     env.update(MELTANO_PROJECT_ROOT=str(REPO), MELTANO_SEND_ANONYMOUS_USAGE_STATS="false")
     started = time.monotonic()
     (REPO / ".meltano").mkdir(exist_ok=True)
-    # pytest-xdist workers each open this session: one installs at a time (it writes the plugins' venvs).
+    # pytest-xdist workers each open this session: the first installs, the others wait for it and then reuse
+    # it (a second `meltano install` would rewrite the plugins' venvs under a run of another worker).
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"pid-{os.getpid()}")
     with FileLock(REPO / ".meltano" / "tests-install.lock"):
-        proc = subprocess.run(
-            [exe, "install"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False
-        )
-    if proc.returncode != 0:
-        pytest.fail(f"`meltano install` exited {proc.returncode}:\n{_excerpt(proc)}", pytrace=False)
+        stamp = REPO / ".meltano" / "tests-installed"
+        if not stamp.exists() or stamp.read_text() != run_id:
+            proc = subprocess.run(
+                [exe, "install"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False
+            )
+            if proc.returncode != 0:
+                pytest.fail(f"`meltano install` exited {proc.returncode}:\n{_excerpt(proc)}", pytrace=False)
+            stamp.write_text(run_id)
     return Meltano(exe=exe, install_seconds=time.monotonic() - started)

@@ -7,6 +7,7 @@ answered_scorecards (review-day windows), user_daily_activity and interaction_st
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -15,6 +16,7 @@ import jsonschema
 import pytest
 
 from calls_sandbox import Sandbox
+from tap_calls.gong_more import ANSWERED_WINDOW_DAYS
 from tap_calls.tap import TapCalls
 from tests.harness import requests_to, run_tap, sandbox_fixture, selecting, tap_config
 
@@ -430,8 +432,21 @@ def review_bodies(log: list) -> list[dict]:
     return [r.body["filter"] for r in requests_to(log, "gong", "/v2/stats/activity/scorecards")]
 
 
+def start_with_a_paged_window(more) -> str:
+    """A start_date 45 to 88 days back whose first review window holds more than a Gong page (100), whatever
+    day the test runs on: the sandbox's reviews follow its calls, so a fixed number of days back may not."""
+    today = datetime.now(UTC).date()
+    for back in range(45, 89):
+        first = today - timedelta(days=back)
+        if len(more.expected_answered(first, first + timedelta(days=ANSWERED_WINDOW_DAYS - 1))) > 100:
+            return noon_utc(back)
+    raise AssertionError(
+        "no 30-day window of the sandbox holds more than 100 reviews: the test proves nothing"
+    )
+
+
 def test_answered_scorecards_are_every_review_manual_and_automatic(sandbox):
-    start = noon_utc(45)
+    start = start_with_a_paged_window(sandbox.gong_more)
     sandbox.clear_log()
     sandbox.gong_more.unknown_fields = True  # automatic reviews carry a field Gong added later
     try:
@@ -473,8 +488,13 @@ def test_answered_scorecards_are_every_review_manual_and_automatic(sandbox):
         assert body["reviewFromDate"] < body["reviewToDate"]
         assert body["reviewMethod"] == "BOTH"
     assert min(b["reviewFromDate"] for b in bodies) == start[:10]
-    pages = [r for r in requests_to(log, "gong", "/v2/stats/activity/scorecards") if r.body.get("cursor")]
-    assert pages, "a window of more than 100 reviews is paged with the cursor in the body"
+    # Each window is read to its end, 100 reviews a page, the cursor in the body.
+    sent = [r.body for r in requests_to(log, "gong", "/v2/stats/activity/scorecards")]
+    windows = Counter((b["filter"]["reviewFromDate"], b["filter"]["reviewToDate"]) for b in sent)
+    for (first, end), pages in windows.items():
+        held = len(more.expected_answered(date.fromisoformat(first), date.fromisoformat(end)))
+        assert pages == max(1, math.ceil(held / 100)), (first, end, held, pages)
+    assert any(b.get("cursor") for b in sent), "no window of more than 100 reviews was paged"
     # The bookmark: the last completed day, never later than the company's yesterday.
     bookmark = result.state["bookmarks"]["answered_scorecards"]
     assert bookmark["replication_key"] == "review_time"

@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from calls_sandbox import Sandbox
+from tests.conftest import isolated_sys_dir
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -245,8 +246,10 @@ def test_sandbox_command_starts_it_as_written(tmp_path: Path) -> None:
         assert proc.wait(timeout=20) == 0
 
 
-def test_meltano_sandbox_run_as_written(tmp_path: Path) -> None:
-    """On port 8765 when it is free (exactly as written), else on another port given by env vars."""
+def test_meltano_sandbox_run_as_written(meltano, tmp_path: Path) -> None:
+    """On port 8765 when it is free (exactly as written), else on another port given by env vars.
+
+    `meltano`: the plugins installed; the run's system database, state and `.meltano` are its own."""
     block = block_with("--environment=sandbox run")
     port = 8765
     try:
@@ -258,6 +261,7 @@ def test_meltano_sandbox_run_as_written(tmp_path: Path) -> None:
         seed=2, gong_calls=60, gong_span_days=300, clari_calls=10, clari_span_days=300, port=port
     ) as sb:
         env = clean_env(
+            MELTANO_SYS_DIR_ROOT=isolated_sys_dir(tmp_path),
             MELTANO_DATABASE_URI=f"sqlite:///{tmp_path}/meltano.db",
             MELTANO_STATE_BACKEND_URI=f"file://{tmp_path}/state",
             TARGET_JSONL_DESTINATION_PATH=str(tmp_path / "output"),

@@ -62,6 +62,30 @@ def test_imap_returns_results_in_order_although_they_complete_out_of_order():
     scheduler.shutdown()
 
 
+def test_while_the_gate_is_shut_the_next_send_is_chosen_by_priority_not_by_who_queued_first():
+    """One task at a time waits at a shut rate gate: a task submitted later with a lower priority value is
+    sent before the tasks submitted earlier that did not reach the gate yet."""
+    limiter = RateLimiter(5)  # a send every 210 ms
+    scheduler = Scheduler("x", limiter)
+    scheduler.latency = 1.0  # room for many in flight: only the gate orders them
+    sent: list[str] = []
+
+    def send(name: str) -> str:
+        limiter.acquire()
+        sent.append(name)
+        return name
+
+    limiter.acquire()  # the gate is shut for the next 210 ms, while all five are submitted
+    with scheduler.group() as group:
+        for name in ("a1", "a2", "a3", "a4"):
+            group.submit(name, send, name, priority=5)
+        group.submit("b", send, "b", priority=0)
+        assert sorted(key for key, _ in group) == ["a1", "a2", "a3", "a4", "b"]
+    scheduler.shutdown()
+    # a1 was the one waiting at the gate; when it passed, b was the queued task to go first.
+    assert sent == ["a1", "b", "a2", "a3", "a4"]
+
+
 def test_a_task_error_reaches_the_consumer_and_cancels_the_rest():
     scheduler = Scheduler("x", RateLimiter(1000))
     ran: list[int] = []
@@ -153,6 +177,11 @@ def test_a_first_round_window_holds_what_one_chain_reads_before_the_cap_would_en
     assert chain(6000, latency=0.0, per_second=3, requests_per_page=2) == CallsStream.window_target_records
     assert chain(300, latency=2.0, per_second=3, requests_per_page=2) == CallsStream.window_min_records
     assert chain(100_000, latency=2.0, per_second=3, requests_per_page=2) == CallsStream.window_target_records
+    # A cap far above Gong's (the chain would be the limit): still no more than `windows_wanted` windows.
+    assert (
+        chain(20_000, latency=0.01, per_second=10_000, requests_per_page=2)
+        == 20_000 // CallsStream.windows_wanted
+    )
 
 
 def test_the_connection_pool_holds_every_request_in_flight():

@@ -433,16 +433,18 @@ def review_bodies(log: list) -> list[dict]:
 
 
 def start_with_a_paged_window(more) -> str:
-    """A start_date 45 to 88 days back whose first review window holds more than a Gong page (100), whatever
-    day the test runs on: the sandbox's reviews follow its calls, so a fixed number of days back may not."""
-    today = datetime.now(UTC).date()
-    for back in range(45, 89):
-        first = today - timedelta(days=back)
-        if len(more.expected_answered(first, first + timedelta(days=ANSWERED_WINDOW_DAYS - 1))) > 100:
-            return noon_utc(back)
-    raise AssertionError(
-        "no 30-day window of the sandbox holds more than 100 reviews: the test proves nothing"
-    )
+    """A start_date 60 days back whose first review window holds more than a Gong page (100) whatever day the
+    test runs on: the sandbox's reviews follow its calls (about 100 in 30 days), so the window is topped up
+    with reviews published late, spread over its days (ground truth includes them)."""
+    back = 60
+    first = datetime.now(UTC).date() - timedelta(days=back)
+    end = first + timedelta(days=ANSWERED_WINDOW_DAYS - 1)
+    held = len(more.expected_answered(first, end))
+    for n in range(max(0, 130 - held)):
+        day = first + timedelta(days=n % (ANSWERED_WINDOW_DAYS - 1))
+        more.add_review(datetime(day.year, day.month, day.day, 9 + n % 8, tzinfo=more.tz))
+    assert len(more.expected_answered(first, end)) > 100
+    return noon_utc(back)
 
 
 def test_answered_scorecards_are_every_review_manual_and_automatic(sandbox):

@@ -162,7 +162,9 @@ class WindowedRun:
         self.plan = plan
         self.group: TaskGroup[t.Any] = stream.scheduler.group()
         self.watermark = Watermark(plan.start)
-        self.summary = EmittedSummary.from_state(stream.stream_state.get("lookback_summary"))
+        self.summary = EmittedSummary.from_state(
+            stream.stream_state.get("lookback_summary"), max_entries=stream.summary_budget // 2
+        )
         # The bookmark the run began with (the earliest of the selected streams'): what is older re-reads.
         self.old_bookmark = min(
             (b for s in stream.bookmark_streams if s.selected and (b := stream.bookmark_of(s)) is not None),

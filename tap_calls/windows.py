@@ -180,13 +180,24 @@ class EmittedSummary:
 
     A day with no entry at all is unknown, so everything of that day is fetched again: when the summary
     outgrows its budget, the oldest days are dropped first, which costs requests, never records.
+
+    `max_entries` bounds it in memory the same way (oldest days first), so a backfill of 100,000 calls does
+    not hold 100,000 entries until its watermark passes them: `to_state` only ever writes the newest days
+    that fit, and an entry takes at least 3 characters there, so `max_entries = budget_chars // 2` never
+    drops a day that STATE would have kept.
     """
 
     VERSION = 2
     HASH_BITS = 36
 
-    def __init__(self, days: dict[str, dict[int, int]] | None = None) -> None:
+    def __init__(
+        self, days: dict[str, dict[int, int]] | None = None, *, max_entries: int | None = None
+    ) -> None:
         self.days: dict[str, dict[int, int]] = days or {}
+        self.max_entries = max_entries
+        self.entries = sum(len(d) for d in self.days.values())
+        self._dropped_through = ""  # once a day is dropped, it and every older day stay unknown
+        self._drop_oldest_days()
 
     @staticmethod
     def day_of(instant: datetime) -> str:
@@ -205,15 +216,27 @@ class EmittedSummary:
 
     def add(self, instant: datetime, token: str, flag: int = 1) -> None:
         """Note that the record `token` (replication value `instant`) was emitted; the flag is kept at its max."""
-        day = self.days.setdefault(self.day_of(instant), {})
+        day_key = self.day_of(instant)
+        if day_key <= self._dropped_through:
+            return
+        day = self.days.setdefault(day_key, {})
         key = self._hash(token)
+        if key not in day:
+            self.entries += 1
         day[key] = max(flag, day.get(key, 0))
+        self._drop_oldest_days()
 
     def prune(self, oldest: datetime) -> None:
         """Forget days before the day of `oldest` (the next full look-back starts there)."""
         first = self.day_of(oldest)
         for day in [d for d in self.days if d < first]:
-            del self.days[day]
+            self.entries -= len(self.days.pop(day))
+
+    def _drop_oldest_days(self) -> None:
+        while self.max_entries is not None and self.entries > self.max_entries and self.days:
+            oldest = min(self.days)
+            self.entries -= len(self.days.pop(oldest))
+            self._dropped_through = max(self._dropped_through, oldest)
 
     def to_state(self, budget_chars: int) -> dict[str, t.Any]:
         """The JSON form for STATE, at most about `budget_chars` characters: the newest days that fit."""
@@ -228,14 +251,16 @@ class EmittedSummary:
         return {"v": self.VERSION, "days": dict(sorted(encoded.items()))}
 
     @classmethod
-    def from_state(cls, value: Mapping[str, t.Any] | None) -> EmittedSummary:
+    def from_state(
+        cls, value: Mapping[str, t.Any] | None, *, max_entries: int | None = None
+    ) -> EmittedSummary:
         """Read what `to_state` wrote; anything else (a first-release STATE has none) is an empty summary."""
         if (
             not isinstance(value, dict)
             or value.get("v") != cls.VERSION
             or not isinstance(value.get("days"), dict)
         ):
-            return cls()
+            return cls(max_entries=max_entries)
         days: dict[str, dict[int, int]] = {}
         for day, text in value["days"].items():
             try:
@@ -244,7 +269,7 @@ class EmittedSummary:
             except (ValueError, TypeError):
                 continue
             days[day] = {e >> 1: e & 1 for e in entries}
-        return cls(days)
+        return cls(days, max_entries=max_entries)
 
 
 def _rice_encode(values: list[int], bits: int) -> str:

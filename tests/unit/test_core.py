@@ -241,6 +241,27 @@ def test_the_summary_round_trips_and_stays_within_its_budget():
     assert sorted(summary.days) == sorted(summary.days)[-2:]
 
 
+def test_a_capped_summary_writes_the_same_state_and_stays_bounded():
+    budget = 20_000
+    capped, full = EmittedSummary(max_entries=budget // 2), EmittedSummary()
+    sizes = []
+    # Days arrive out of order, as a backfill's windows finish; two days hold more than the cap alone.
+    for day in (5, 1, 9, 3, 0, 7, 2, 8, 4, 6, 12, 10, 11):
+        for n in range(14_000 if day in (3, 9) else 300 + 40 * day):
+            for summary in (capped, full):
+                summary.add(hours(24 * day + 5), f"call-{day}-{n}", flag=n % 7 != 0)
+            sizes.append(capped.entries)
+    assert max(sizes) <= budget // 2
+    assert capped.entries == sum(len(d) for d in capped.days.values())
+    assert full.entries == sum(len(d) for d in full.days.values()) > 3 * budget // 2
+    written = capped.to_state(budget)
+    assert written == full.to_state(budget) and len(written["days"]) >= 3
+    restored = EmittedSummary.from_state(full.to_state(10**7), max_entries=budget // 2)
+    assert restored.entries <= budget // 2 and restored.to_state(budget) == written
+    restored.prune(hours(24 * 12))
+    assert restored.entries == sum(len(d) for d in restored.days.values())
+
+
 @pytest.mark.parametrize(
     "value", [None, {}, {"v": 1, "days": {"2026-01-01": "x"}}, "junk", {"v": 2, "days": []}]
 )

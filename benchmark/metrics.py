@@ -321,7 +321,7 @@ def memory_growth(bench: Bench, row: Row) -> None:
     row.measured = f"{row.value:.2f}"
     row.ok = not row.notes and row.value <= 1.2
     row.notes.append(
-        f"all Gong streams, small transcripts, no cap: peak RSS {rss[small].maxrss_kb / 1024:.1f} MiB at "
+        f"the call streams, small transcripts, no cap: peak RSS {rss[small].maxrss_kb / 1024:.1f} MiB at "
         f"{small:,} calls, {rss[large].maxrss_kb / 1024:.1f} MiB at {large:,} calls "
         f"({rss[large].wall:.0f} s wall)"
     )

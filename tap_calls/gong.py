@@ -27,7 +27,7 @@ from typing_extensions import override
 
 from tap_calls.client import FullTableStream, Refused, SourceStream, quiet_child_syncs, response_json
 from tap_calls.dates import floor_second, iso, parse_datetime
-from tap_calls.errors import AuthError, CursorExpired, ScopeMissing, TapCallsError
+from tap_calls.errors import AuthError, CursorExpired, RequestBudgetSpent, ScopeMissing, TapCallsError
 from tap_calls.keys import as_id, snake, snake_keys
 from tap_calls.paging import (
     MAX_CURSOR_RESTARTS,
@@ -37,6 +37,7 @@ from tap_calls.paging import (
     page_records,
     restart_on_expiry,
 )
+from tap_calls.progress import ProgressMeter
 from tap_calls.schemas.gong import (
     CALL_FIELDS,
     CALL_SCHEMA,
@@ -68,11 +69,6 @@ MAX_UNREAD_PAGES = 8
 # may wait, so the chains never stall behind them while the cap serves pages first.
 MAX_WAITING_BATCHES = 24
 MAX_ACTIVE_WINDOWS = 16
-# A first backfill of a range this long starts as this many equal windows paged at once, with no sizing page
-# before them: a slow Gong answering one sizing page would leave the cap idle that long. Once all their first
-# pages are in, the windows holding more than a chain can read in time are split (CallsStream.chain_calls).
-FIRST_ROUND_WINDOWS = 4
-FIRST_ROUND_MIN_SPAN = timedelta(days=28)
 
 # Gong's words for an empty result; any other 404 (a wrong api_url, say) stays an error.
 _EMPTY_404 = re.compile(r"\bno [\w ]+ found\b|corresponding to the provided filters|for the specified period")
@@ -221,11 +217,9 @@ class CallsStream(WindowedStream, GongStream):
     window_split_records: t.ClassVar[int] = 1500
     # Windows are sized to hold about range-total / `windows_wanted` calls, within these bounds: enough
     # windows to keep the cap busy when Gong is slow, few enough that partial last pages cost little.
-    window_target_records: t.ClassVar[int] = 2000
+    window_target_records: t.ClassVar[int] = 1000
     window_min_records: t.ClassVar[int] = 500
     windows_wanted: t.ClassVar[int] = 10
-    # A look-back re-read costs what it finds: fewer, larger windows there waste fewer partial pages.
-    windows_wanted_rereading: t.ClassVar[int] = 4
     min_window: t.ClassVar[timedelta] = timedelta(minutes=1)
     # STATE characters for the look-back summary of `calls`; Clari gets the rest of 64 KB.
     summary_budget: t.ClassVar[int] = 40_000
@@ -367,24 +361,18 @@ class CallsStream(WindowedStream, GongStream):
         parts = quantile_split(window, sample, count, self.min_window) or window.split(count, self.min_window)
         return parts if len(parts) > 1 else None
 
-    def split_target(self, total: int, *, rereading: bool) -> int:
-        """Calls per window when a range sized by one first page counts `total`: about `total` /
-        `windows_wanted`, within [`window_min_records`, `window_target_records`]."""
-        wanted = self.windows_wanted_rereading if rereading else self.windows_wanted
-        return min(self.window_target_records, max(self.window_min_records, total // wanted))
-
 
 class _CallsRun(WindowedRun):
     """One run of `calls`: windows paged concurrently, batches of calls that need transcripts, the watermark.
 
     Runs on the stream's thread; only the scheduler's workers send requests. A window is finished once its
     listing is done and every batch holding its calls was synced (parties and transcripts emitted); the
-    bookmark then moves to the watermark (windows.Watermark).
+    bookmark then moves to the watermark, and windows finished past it are kept in STATE (progress.py).
 
-    A first backfill of a long range starts as FIRST_ROUND_WINDOWS windows whose first pages go out together
-    and are emitted as they arrive; once all have said how many calls they hold, the windows holding more
-    than a chain reads in time are split (`size_first_round`), their emitted calls carried to the parts
-    (`split`). Any other range is sized by its own first page (`split_for`).
+    Read for progress: the gaps earlier runs left are read earliest first, each sized by its own first page
+    (`split_for`: parts a chain reads in time, and with `max_requests_per_run` parts that fit in what is left
+    of the budget), and only as many windows are paged at once as the cap needs at the observed latency
+    (`max_active_windows`), so windows finish nearly in order and a stop loses at most the open ones.
     """
 
     stream: CallsStream
@@ -399,24 +387,11 @@ class _CallsRun(WindowedRun):
         self.buffer: list[tuple[dict[str, t.Any], Window]] = []  # calls waiting for a transcript batch
         self.pages_in_flight = 0
         self.pages_lock = threading.Lock()  # workers request follow-up pages too
-        # Windows not yet paged (earliest first) and those being paged: as many chains as the scheduler's
-        # in-flight target, so a fast API reads windows nearly one by one (the bookmark moves early) and a
-        # slow one reads many at once (the cap stays busy).
+        # Windows not yet paged (earliest last, for pop) and those being paged.
         self.pending_windows: list[Window] = []
         # A part of a split window is split again when it holds clearly more than its target.
         self.split_threshold: dict[Window, int] = {}
         self.split_target: dict[Window, int] = {}
-        # The first round of a long backfill (FIRST_ROUND_WINDOWS): its first pages wait here until all are
-        # in, so the split decision knows the whole range's total (set once; workers only read it).
-        self.first_round: frozenset[Window] = frozenset()
-        # First-round windows whose first page was emitted: (next cursor, calls in the window, the page's
-        # `started` times), until the round is sized.
-        self.parked: dict[Window, tuple[str, int, list[datetime]]] = {}
-        self.round_totals: dict[Window, int] = {}
-        # First-round windows whose chain went on before the round was sized (when Gong is slow): their
-        # first page's `started` times, should the sized round split them after all.
-        self.round_going: dict[Window, list[datetime]] = {}
-        self.sizing = False
         self.resume_at: dict[Window, str] = {}  # pending windows whose first page was read: their next cursor
         self.active_windows: set[Window] = set()
         self.deferred: collections.deque[tuple[Window, str | None]] = collections.deque()
@@ -427,6 +402,7 @@ class _CallsRun(WindowedRun):
         self.transcripts_alive = 0  # transcript requests sent whose bodies are not emitted yet
         self.dry_run = bool(stream.ABORT_AT_RECORD_COUNT)
         self.batch_size = min(PAGE_SIZE, stream.ABORT_AT_RECORD_COUNT or PAGE_SIZE)
+        self.meter = ProgressMeter(stream.logger, "calls", stream.scheduler.limiter)
 
     # Bounded memory, whatever the rate: transcript requests not yet emitted hold bodies (a batch of
     # 45-minute transcripts is about 6 MB of JSON), so only as many are sent as could fill the requests in
@@ -445,26 +421,35 @@ class _CallsRun(WindowedRun):
     def max_unread_pages(self) -> int:
         return min(MAX_UNREAD_PAGES, max(2, self.stream.scheduler.in_flight_target()))
 
+    @property
+    def with_transcripts(self) -> bool:
+        return self.transcripts is not None and not self.transcripts.skipped
+
+    @property
+    def requests_per_page(self) -> int:
+        """Requests 100 listed calls cost: their page, and with transcripts their share of a batch."""
+        return 2 if self.with_transcripts else 1
+
     @override
     def records(self) -> Iterator[dict[str, t.Any]]:
-        first = self.plan.window
-        if self.plan.first_run and not self.dry_run and first.end - first.start >= FIRST_ROUND_MIN_SPAN:
-            windows = first.split(FIRST_ROUND_WINDOWS, self.stream.min_window)
-            self.first_round = frozenset(windows)
-            for window in windows:
-                self.open_window(window)
-        else:
-            self.open_window(first)
+        for gap in self.gaps:
+            self.open_window(gap)
+        self.activate()
         for key, result in self.group:
             if key[0] == "page":
                 yield from self.on_page(key[1], key[2], result)
             else:
                 self.on_transcripts(key[1], result)
             self.release_deferred()
+            self.activate()
             if self.pages_in_flight == 0 and not self.deferred and self.buffer:
                 self.flush_batch()  # the last calls of the listing: a partial batch
-        assert self.watermark.done, "every window finishes"
+            self.meter.tick(self.stream.records_emitted)
         self.commit()
+        if not self.watermark.done:  # windows the budget could not finish: the next run reads them
+            budget = self.stream.scheduler.limiter.max_requests
+            assert budget is not None, "without a budget every window finishes"
+            raise RequestBudgetSpent(budget)
         self.stream.logger.info(
             "calls: %d transcript requests for %d calls",
             self.transcripts_requested,
@@ -477,27 +462,66 @@ class _CallsRun(WindowedRun):
         self.progress[window] = _WindowProgress()
         self.pending_windows.append(window)
         self.pending_windows.sort(reverse=True)
-        self.activate()
 
     def activate(self) -> None:
-        """Start paging the earliest pending windows while fewer run than `max_active_windows`."""
-        if self.sizing:
-            return
-        while self.pending_windows and (
-            len(self.active_windows) < self.max_active_windows or self.pending_windows[-1] in self.first_round
-        ):
-            window = self.pending_windows.pop()
+        """Start paging the earliest pending windows while fewer run than `max_active_windows` and, with
+        `max_requests_per_run`, while what is left of the budget covers them (`affordable`)."""
+        while self.pending_windows and len(self.active_windows) < self.max_active_windows:
+            window = self.pending_windows[-1]
+            if not self.affordable(window):
+                return
+            self.pending_windows.pop()
             self.active_windows.add(window)
             self.request_page(window, self.resume_at.pop(window, None))
 
     @property
     def max_active_windows(self) -> int:
-        """How many windows are paged at once: when Gong answers quickly, about as many as requests in flight,
-        so windows finish nearly one by one, earliest first, and the bookmark moves early (a quota stop keeps
-        that); when it answers slowly, many more, so no window starts late and ends alone (an idle tail)."""
+        """How many windows are paged at once: as many cursor chains as the cap needs at the observed latency
+        (a chain sends one page per answer, and with transcripts about one transcript request per page), one
+        more so a chain ending leaves no gap. More would buy no speed, only widen what a stop loses."""
         scheduler = self.stream.scheduler
-        wanted = math.ceil(scheduler.in_flight_target() * (1 + 2 * (scheduler.latency or 0.0)))
-        return min(MAX_ACTIVE_WINDOWS, wanted)  # each has a page in flight or waiting: bounded memory
+        wanted = math.ceil(scheduler.in_flight_target() / self.requests_per_page) + 1
+        return min(MAX_ACTIVE_WINDOWS, wanted)
+
+    # The request budget (max_requests_per_run): windows are opened only when they can finish.
+
+    def budget_left(self) -> int | None:
+        """Requests this source may still send in this run; None without `max_requests_per_run`."""
+        limiter = self.stream.scheduler.limiter
+        return None if limiter.max_requests is None else limiter.max_requests - limiter.requests
+
+    def cost(self, calls: int) -> int:
+        """Requests `calls` listed calls of one window cost: pages, and their transcript batches."""
+        return -(-calls // PAGE_SIZE) * self.requests_per_page
+
+    def reserved(self, but: Window | None = None) -> int:
+        """Requests the open windows (except `but`) still need: pages not requested yet (a first page not
+        answered yet counts one), and transcript batches waiting or still to fill."""
+        pages = 0
+        for window in self.active_windows:
+            progress = self.progress.get(window)
+            if window == but or progress is None:
+                continue
+            pages += max(0, progress.pages - progress.requested - 1) if progress.pages else 1
+        waiting = len(self.transcripts_waiting) + (1 if self.buffer else 0)
+        return pages * self.requests_per_page + waiting
+
+    def affordable(self, window: Window) -> bool:
+        """Whether what is left of the budget covers `window` besides the open windows' needs (its size known
+        from its split, else its first page and one more request)."""
+        left = self.budget_left()
+        if left is None:
+            return True
+        need = self.cost(self.split_target[window]) if window in self.split_target else 2
+        return left - self.reserved() >= need
+
+    def calls_that_fit(self, window: Window) -> int | None:
+        """The most calls `window` (its first page in) may hold to finish within the budget; None: any."""
+        left = self.budget_left()
+        if left is None:
+            return None
+        spare = left - self.reserved(but=window) - 1  # a part's own first page
+        return max(0, spare // self.requests_per_page) * PAGE_SIZE
 
     def request_page(self, window: Window, cursor: str | None) -> None:
         if self.open_batches >= self.max_open_batches and not self.dry_run:
@@ -511,18 +535,12 @@ class _CallsRun(WindowedRun):
         with self.pages_lock:
             self.pages_in_flight += 1
             progress = self.progress.get(window)
-            remaining = 0
             if progress is not None:
                 if first_page is not None and not progress.pages:
                     progress.pages = -(-self.stream.window_total(first_page) // PAGE_SIZE)
                 progress.requested = 0 if cursor is None else progress.requested + 1
-                remaining = max(0, progress.pages - progress.requested)
         self.group.submit(
-            ("page", window, cursor),
-            self.page_task,
-            window,
-            cursor,
-            priority=page_priority(window, cursor, remaining),
+            ("page", window, cursor), self.page_task, window, cursor, priority=page_priority(window, cursor)
         )
 
     def page_task(self, window: Window, cursor: str | None) -> tuple[requests.Response | None, bool]:
@@ -533,8 +551,10 @@ class _CallsRun(WindowedRun):
         busy = self.open_batches >= self.max_open_batches or self.group.unread >= self.max_unread_pages
         if response is None or self.group.cancelled or busy or window not in self.progress:
             return response, False  # (a window split while its chain ran is not followed)
-        if cursor is None and (window in self.first_round or self.split_for(window, response) is not None):
-            return response, False
+        if cursor is None and (
+            self.budget_left() is not None or self.split_for(window, response) is not None
+        ):
+            return response, False  # (with a budget the stream's thread decides: the budget moves meanwhile)
         token = next_cursor(response)
         if token is None:
             return response, False
@@ -543,79 +563,42 @@ class _CallsRun(WindowedRun):
 
     def split_for(self, window: Window, first_page: requests.Response) -> list[Window] | None:
         """How a window whose first page this is will be read instead (CallsStream.parts_for); None: whole.
-        Pure, so the worker that got the page and the stream's thread decide alike."""
+
+        A window from the plan (not a part) holding more than a chain reads in time is cut into parts of
+        about `chain_calls`; a part is cut again when it holds clearly more than its target; with
+        `max_requests_per_run`, a window whose calls would not fit in what is left of the budget is cut
+        into parts that do. Called on the worker that got the page and again on the stream's thread, so it
+        depends only on the page, the window's targets and the budget (which the page itself already used).
+        """
         if self.dry_run or self.stream.is_empty_result(first_page):
             return None
         total = self.stream.window_total(first_page)
-        target = self.split_target.get(window) or self.stream.split_target(
-            total, rereading=not self.plan.first_run
-        )
+        target = self.split_target.get(window) or self.window_calls(total)
+        threshold = self.split_threshold.get(window, self.stream.window_split_records)
+        fit = self.calls_that_fit(window)
+        if fit is not None and self.cost(total) - 1 > fit // PAGE_SIZE * self.requests_per_page:
+            if fit < PAGE_SIZE:
+                return None  # nothing more fits: the window is read as far as the budget goes
+            target, threshold = min(target, fit), min(threshold, fit)
         return self.stream.parts_for(
-            total,
-            window,
-            self.stream.started_times(first_page),
-            threshold=self.split_threshold.get(window, self.stream.window_split_records),
-            target=target,
+            total, window, self.stream.started_times(first_page), threshold=threshold, target=target
         )
 
-    def size_first_round(self) -> None:
-        """All first pages of the first round are in (and emitted): split the windows holding more than a
-        chain can read in time (CallsStream.chain_calls, from the range's total and the observed latency);
-        the others go on with their next page."""
-        parked, self.parked = self.parked, {}
-        self.first_round = frozenset()  # sized: a first page read again (an expired cursor) is read at once
-        allowed = self.round_allowed(sum(self.round_totals.values()))
-        for window, sample in sorted(self.round_going.items()):
-            total = self.round_totals[window]
-            if window in self.progress and not self.progress[window].listing_done:
-                parts = self.stream.parts_for(total, window, sample, threshold=allowed, target=allowed)
-                if parts is not None:
-                    self.split(window, parts, total)
-        # The windows go on as any pending window: the earliest first, as many at once as the latency calls
-        # for (a fast Gong reads them nearly one by one, so the bookmark moves early).
-        self.sizing = True  # no window starts before all are in line
-        for window, (token, total, sample) in sorted(parked.items()):
-            self.active_windows.discard(window)
-            parts = self.stream.parts_for(total, window, sample, threshold=allowed, target=allowed)
-            if parts is None:
-                self.resume_at[window] = token
-                self.pending_windows.append(window)
-            else:
-                self.split(window, parts, total)
-        self.pending_windows.sort(reverse=True)
-        self.sizing = False
-        self.activate()
-
-    def round_allowed(self, total: int) -> int:
-        """The most calls a window may hold when the range holds `total` (CallsStream.chain_calls)."""
+    def window_calls(self, total: int) -> int:
+        """The calls a window should hold when a range holds `total` (CallsStream.chain_calls)."""
         scheduler = self.stream.scheduler
-        with_transcripts = self.transcripts is not None and not self.transcripts.skipped
         return self.stream.chain_calls(
             total,
             latency=scheduler.latency or 0.0,
             per_second=scheduler.limiter.per_second,
-            requests_per_page=2 if with_transcripts else 1,
+            requests_per_page=self.requests_per_page,
         )
-
-    def go_on_early(self, window: Window) -> None:
-        """When Gong is slow enough that every first-round window would be paged at once anyway, a window
-        whose first page is in goes on at once unless the range, extrapolated from the first pages in so
-        far, would split it: waiting for the slowest first page would leave the cap idle. Should the sized
-        round split it after all, its chain is dropped then (size_first_round)."""
-        if window not in self.parked or self.max_active_windows < len(self.first_round):
-            return
-        token, total, sample = self.parked[window]
-        estimate = sum(self.round_totals.values()) * len(self.first_round) // len(self.round_totals)
-        if total <= self.round_allowed(estimate):
-            del self.parked[window]
-            self.round_going[window] = sample
-            self.request_page(window, token)
 
     def split(self, window: Window, parts: list[Window], total: int) -> None:
         """Read `window` (whose first page counted `total` calls) as `parts`; its chain is dropped. What it
-        emitted already (a first-round page, or a part's carried calls) goes to the parts: calls waiting for
-        transcripts, open batches and the newest value move to the part holding each call, and every part
-        skips the calls already emitted."""
+        emitted already (a part's carried calls) goes to the parts: calls waiting for transcripts, open
+        batches and the newest value move to the part holding each call, and every part skips the calls
+        already emitted."""
         self.stream.logger.info(
             "calls: %s holds %d calls; reading it as %d windows", window, total, len(parts)
         )
@@ -678,19 +661,14 @@ class _CallsRun(WindowedRun):
             )
             self.request_page(window, None)
             return
+        self.count_page(response)
         if cursor is None and progress.restarts == 0:
-            if window in self.first_round:
-                # Emitted at once (its transcripts need not wait); only the chain's next page waits.
-                self.round_totals[window] = self.stream.window_total(response)
-                yield from self.take_page(window, None, response, followed=True, hold=True)
-                if len(self.round_totals) == len(self.first_round):
-                    self.size_first_round()
-                else:
-                    self.go_on_early(window)
-                return
+            total = self.stream.window_total(response)
+            if window in self.gaps:
+                self.meter.plan(window, total, self.cost(total), self.stream.scheduler.limiter.max_requests)
             parts = self.split_for(window, response)
             if parts is not None:
-                self.split(window, parts, self.stream.window_total(response))
+                self.split(window, parts, total)
                 return
         yield from self.take_page(window, cursor, response, followed=followed)
 
@@ -701,20 +679,16 @@ class _CallsRun(WindowedRun):
         response: requests.Response,
         *,
         followed: bool,
-        hold: bool = False,
     ) -> Iterator[dict[str, t.Any]]:
         """Emit a page's calls (and queue their transcripts), after requesting the chain's next page (unless
-        the worker did, `followed`, or the first round is not sized yet, `hold`: it is parked instead)."""
+        the worker did, `followed`)."""
         progress = self.progress[window]
         if cursor is None and not progress.pages:
             with self.pages_lock:
                 progress.pages = -(-self.stream.window_total(response) // PAGE_SIZE)
         # The next page first: processing this one must not leave the chain idle.
         token = next_cursor(response)
-        if token is not None and hold:
-            total = self.stream.window_total(response)
-            self.parked[window] = (token, total, self.stream.started_times(response))
-        elif token is not None and not followed:
+        if token is not None and not followed:
             self.request_page(window, token)
         settled: list[tuple[dict[str, t.Any], Window]] = []
         for call in self.stream.parse_response(response):
@@ -869,18 +843,18 @@ class _CallsRun(WindowedRun):
         return self.transcripts is not None and not self.transcripts.skipped
 
 
-def page_priority(window: Window, cursor: str | None, remaining: int = 0) -> float:
+def page_priority(window: Window, cursor: str | None) -> float:
     """What goes first when more is ready than the cap allows (lowest first):
 
-    1. the next page of a chain already running, the chain with the most pages left first: a chain has one
-       page in flight at most, so these first keep every chain moving, and the longest first makes the last
-       chains end together, with no idle tail;
+    1. the next page of a chain already running, the earliest window first: a chain has one page in flight
+       at most, so these first keep every chain moving, and the earliest first finishes windows in order
+       (what a stop keeps);
     2. transcript batches of the earliest open window (transcripts_priority);
     3. the first pages of windows, the earliest first;
     4. other transcript batches.
     """
     if cursor is not None:
-        return -1e11 - remaining
+        return -1e11 + window.start.timestamp()
     return window.start.timestamp()
 
 

@@ -18,7 +18,8 @@ from typing_extensions import override
 
 from tap_calls.client import SourceStream
 from tap_calls.dates import iso, parse_datetime, utc_now
-from tap_calls.windows import EmittedSummary, ReadPlan, Watermark, Window, plan_read
+from tap_calls.progress import FinishedWindows, Watermark, gaps
+from tap_calls.windows import EmittedSummary, ReadPlan, Window, plan_read
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -78,6 +79,19 @@ class WindowedStream(SourceStream):
         """The run that reads `plan` (a subclass's)."""
         raise NotImplementedError
 
+    def finished_windows(self, plan: ReadPlan) -> FinishedWindows:
+        """The windows earlier runs finished within `plan`'s range (kept in STATE by `WindowedRun.commit`).
+
+        They count only for the streams they were finished for: a stream selected since then (a new child)
+        needs them read again.
+        """
+        covered = self.stream_state.get("finished_for")
+        wanted = {s.name for s in self.bookmark_streams if s.selected} or {self.name}
+        if not isinstance(covered, list) or not wanted <= set(covered):
+            return FinishedWindows()
+        finished = FinishedWindows.from_state(self.stream_state.get("finished_windows"))
+        return FinishedWindows(finished.within(plan.window))
+
     @override
     def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         plan = self.plan()
@@ -90,8 +104,17 @@ class WindowedStream(SourceStream):
             )
             return
         kind = "backfill" if plan.first_run else "full look-back" if plan.full_lookback else "short overlap"
-        self.logger.info("%s: reading %s (%s)", self.name, plan.window, kind)
         run = self.start_run(plan)
+        if run.finished_before:
+            self.logger.info(
+                "%s: reading %s (%s); %d windows finished by earlier runs are not read again",
+                self.name,
+                plan.window,
+                kind,
+                len(run.finished_before),
+            )
+        else:
+            self.logger.info("%s: reading %s (%s)", self.name, plan.window, kind)
         try:
             yield from run.records()
         finally:
@@ -162,6 +185,11 @@ class WindowedRun:
         self.plan = plan
         self.group: TaskGroup[t.Any] = stream.scheduler.group()
         self.watermark = Watermark(plan.start)
+        # What earlier runs finished needs no reading; `gaps` is the rest, earliest first.
+        self.finished_before = stream.finished_windows(plan).ranges
+        for window, newest in self.finished_before:
+            self.watermark.finished_before(window, newest)
+        self.gaps = gaps(plan.window, [w for w, _ in self.finished_before])
         self.summary = EmittedSummary.from_state(
             stream.stream_state.get("lookback_summary"), max_entries=stream.summary_budget // 2
         )
@@ -206,9 +234,10 @@ class WindowedRun:
         return record
 
     def finish_window(self, window: Window) -> None:
-        """`window` and everything it feeds were emitted: commit when the watermark moved."""
-        if self.watermark.finish(window, self._newest.pop(window, None)):
-            self.commit()
+        """`window` and everything it feeds were emitted: commit (the bookmark, or the finished windows past
+        it, moved), so that a stop at any moment keeps it."""
+        self.watermark.finish(window, self._newest.pop(window, None))
+        self.commit()
 
     def keeps_summary(self) -> bool:
         """Whether this run's STATE carries the look-back summary."""
@@ -230,4 +259,6 @@ class WindowedRun:
             if newest is not None:
                 self.summary.prune(newest - timedelta(days=float(self.stream.config["lookback_days"]) + 1))
             extra["lookback_summary"] = self.summary.to_state(self.stream.summary_budget)
+        extra["finished_windows"] = self.watermark.beyond().to_state()
+        extra["finished_for"] = sorted(s.name for s in self.stream.bookmark_streams if s.selected)
         self.stream.commit(self.watermark.bookmark, extra)

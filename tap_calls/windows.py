@@ -1,8 +1,6 @@
 """Date windows, the bookmark watermark, and what the look-back already emitted (kept in STATE).
 
 - `Window`: a half-open range [start, end) of the replication key, split into whole-second parts.
-- `Watermark`: windows finish in any order; a bookmark may only move to the end of the contiguous run of
-  finished windows from the start, so a run killed at any moment restarts before every record it did not emit.
 - `ReadPlan`: what a run reads: a first run's backfill, a full look-back (`lookback_days`, at most once per
   `lookback_interval_hours`), or a short overlap before the bookmark.
 - `EmittedSummary`: a bounded record, per day, of the records the look-back already emitted (and whether a
@@ -15,7 +13,7 @@ import base64
 import hashlib
 import itertools
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tap_calls.dates import ceil_second, floor_second, iso, parse_datetime
@@ -53,63 +51,6 @@ class Window(t.NamedTuple):
 
     def __str__(self) -> str:
         return f"{iso(self.start)} to {iso(self.end)}"
-
-
-@dataclass
-class Watermark:
-    """Windows tiling [start, end) that finish in any order, and the bookmark their finished prefix allows.
-
-    `finish` takes the newest replication value a window emitted; `bookmark` is the newest such value
-    among the windows finished contiguously from the start, never later than the end of that run.
-    """
-
-    start: datetime
-    _open: list[Window] = field(default_factory=list)
-    _newest: dict[Window, tuple[datetime, str]] = field(default_factory=dict)
-    _mark: datetime | None = None
-    bookmark: tuple[datetime, str] | None = None
-
-    def add(self, window: Window) -> None:
-        """A window that will be read (windows may be added in any order, but must not overlap)."""
-        self._open.append(window)
-        self._open.sort()
-
-    def replace(self, window: Window, parts: list[Window]) -> None:
-        """`window` will be read as `parts` instead (they tile it)."""
-        self.remove(window)
-        for part in parts:
-            self.add(part)
-
-    def remove(self, window: Window) -> None:
-        """`window` will not be read as such: its parts are added instead (before any of them finishes)."""
-        self._open.remove(window)
-
-    def finish(self, window: Window, newest: tuple[datetime, str] | None) -> bool:
-        """`window` and everything it feeds were emitted; True when the watermark moved."""
-        self._open.remove(window)
-        if newest is not None:
-            self._newest[window] = newest
-        mark = self._open[0].start if self._open else None
-        moved = False
-        for done in sorted(w for w in self._newest if mark is None or w.end <= mark):
-            instant, value = self._newest.pop(done)
-            if instant > done.end:  # filed under an earlier time than it carries: never past the windows
-                instant, value = done.end, iso(done.end)
-            if self.bookmark is None or instant > self.bookmark[0]:
-                self.bookmark = (instant, value)
-        if mark != self._mark:
-            self._mark, moved = mark, True
-        return moved
-
-    @property
-    def mark(self) -> datetime | None:
-        """Everything before this instant is finished (None: everything added is finished)."""
-        return self._open[0].start if self._open else None
-
-    @property
-    def done(self) -> bool:
-        """Every window added has finished."""
-        return not self._open
 
 
 def full_read_due(stamp: t.Any, now: datetime, interval_hours: float) -> bool:

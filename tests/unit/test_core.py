@@ -19,8 +19,9 @@ from tap_calls.errors import RequestBudgetSpent, TapCallsError
 from tap_calls.gong import CallsStream, call_record, party_record, transcript_records, user_record
 from tap_calls.keys import as_id
 from tap_calls.paging import MAX_SKIP, CursorPaginator, SkipPaginator, check_page_json, next_cursor
+from tap_calls.progress import Watermark
 from tap_calls.scheduler import RateLimiter, Scheduler
-from tap_calls.windows import SHORT_OVERLAP, EmittedSummary, Watermark, Window, plan_read
+from tap_calls.windows import SHORT_OVERLAP, EmittedSummary, Window, plan_read
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -168,19 +169,21 @@ def test_window_split_keeps_exact_ends_and_whole_second_cuts():
     ).split(3)
 
 
-def test_a_first_round_window_holds_what_one_chain_reads_before_the_cap_would_end_the_range():
+def test_a_window_holds_what_one_chain_reads_before_the_cap_would_end_the_range():
     chain = CallsStream.chain_calls
-    # 6,000 calls, pages and transcripts at 3/s: 40 s; a 2 s chain reads (40 - 2 x 2) / 2 = 18 pages in it.
-    assert chain(6000, latency=2.0, per_second=3, requests_per_page=2) == 1800
+    # 6,000 calls, pages and transcripts at 3/s: 40 s; a 2 s chain reads (40 - 2 x 2) / 2 = 18 pages in it,
+    # but a window holds at most `window_target_records` (what a stop may lose).
+    assert chain(6000, latency=2.0, per_second=3, requests_per_page=2) == CallsStream.window_target_records
+    assert chain(3000, latency=2.0, per_second=3, requests_per_page=2) == 800  # 20 s: 8 pages
     assert chain(6000, latency=2.0, per_second=3, requests_per_page=1) == 800  # calls only: 20 s
     # Gong answering at once: the bookmark's bound; a short range: the floor (a split would not pay back).
     assert chain(6000, latency=0.0, per_second=3, requests_per_page=2) == CallsStream.window_target_records
     assert chain(300, latency=2.0, per_second=3, requests_per_page=2) == CallsStream.window_min_records
     assert chain(100_000, latency=2.0, per_second=3, requests_per_page=2) == CallsStream.window_target_records
-    # A cap far above Gong's (the chain would be the limit): still no more than `windows_wanted` windows.
+    # A cap far above Gong's (the chain would be the limit): windows of the bound, not of a page or two.
     assert (
         chain(20_000, latency=0.01, per_second=10_000, requests_per_page=2)
-        == 20_000 // CallsStream.windows_wanted
+        == CallsStream.window_target_records
     )
 
 

@@ -27,6 +27,7 @@ from tap_calls.dates import iso, parse_datetime
 from tap_calls.errors import RetryWaitTooLong, TapCallsError
 from tap_calls.keys import as_id, snake_keys
 from tap_calls.paging import MAX_SKIP, SkipPaginator
+from tap_calls.progress import ProgressMeter
 from tap_calls.schemas.clari import CLARI_CALL_SCHEMA, CLARI_FIELDS
 from tap_calls.speakers import add_clari_speakers, clari_user_names
 from tap_calls.windowed import WindowedRun, WindowedStream
@@ -50,8 +51,14 @@ CALL_TIME_CEILING_AHEAD = timedelta(days=3650)
 # Gt/Lt may be strict: listings overlap by a second (the filters' precision) so a call modified exactly on a
 # boundary is not lost; the repeat is skipped.
 BOUNDARY_OVERLAP = timedelta(seconds=1)
-# A range whose first page matches more calls than this is read as several windows (each a watermark step).
-WINDOW_RECORDS = 2000
+# A range whose first page matches more calls than this is read as several windows (each a watermark step,
+# and what a stop may lose: 500 details are 50 s at Clari's cap).
+WINDOW_RECORDS = 500
+# Windows listed at once: details are the bulk (one request a call); one window's listing ahead keeps the
+# details queue full while the earliest window's details finish.
+MAX_ACTIVE_WINDOWS = 2
+# With `max_requests_per_run`, a window is opened only when at least this much of the budget is left for it.
+MIN_USEFUL_REQUESTS = 12
 # Signed media URLs change on every listing: they do not make a call "changed".
 UNHASHED_FIELDS = ("audioUrl", "videoUrl", "audio_url", "video_url")
 
@@ -350,7 +357,13 @@ class ClariCallsStream(WindowedStream, ClariStream):
 
 
 class _ClariRun(WindowedRun):
-    """One run of `clari_calls`: listings paged one page at a time, details many at once, the watermark."""
+    """One run of `clari_calls`: listings paged one page at a time, details many at once, the watermark.
+
+    Read for progress: the gaps earlier runs left, earliest first, at most `MAX_ACTIVE_WINDOWS` windows
+    listed at once and the earliest window's details first, so windows finish in order; a window whose first
+    page matches more than `WINDOW_RECORDS` calls, or more than what is left of `max_requests_per_run` covers
+    (a listing page per 50 calls and a details request per call), is read as parts that fit.
+    """
 
     stream: ClariCallsStream
 
@@ -362,6 +375,10 @@ class _ClariRun(WindowedRun):
         self.waiting: collections.deque[tuple[Listing, int]] = collections.deque()
         self.listed: set[str] = set()
         self.details_in_flight = 0
+        self.pending: list[Window] = []  # windows not listed yet, earliest last
+        self.active: set[Window] = set()
+        self.targets: dict[Window, int] = {}  # calls a part of a split window is expected to hold
+        self.meter = ProgressMeter(stream.logger, "clari_calls", stream.scheduler.limiter)
 
     @property
     def max_details_waiting(self) -> int:
@@ -370,9 +387,9 @@ class _ClariRun(WindowedRun):
 
     @override
     def records(self) -> Iterator[dict[str, t.Any]]:
-        window = self.plan.window
-        self.open_window(window)
-        self.start_listing(window, Listing(window.start - BOUNDARY_OVERLAP, window.end), first=True)
+        for gap in self.gaps:
+            self.open_window(gap)
+        self.activate()
         for key, result in self.group:
             if key[0] == "page":
                 self.on_page(key[1], key[2], result)
@@ -381,13 +398,50 @@ class _ClariRun(WindowedRun):
                 yield from self.on_details(key[1], key[2], result)
             while self.waiting and self.details_in_flight < self.max_details_waiting:
                 self.request_page(*self.waiting.popleft())
+            self.activate()
+            self.meter.tick(self.stream.records_emitted)
         self.commit()
+        self.stop_unfinished()
         self.stream.logger.info("clari_calls: Clari Copilot so far: %s", self.stream.scheduler.cost_line())
 
     @override
     def open_window(self, window: Window) -> None:
         super().open_window(window)
         self.windows[window] = _WindowProgress()
+        self.pending.append(window)
+        self.pending.sort(reverse=True)
+
+    def activate(self) -> None:
+        """List the earliest pending windows while fewer than `MAX_ACTIVE_WINDOWS` are listed and what is
+        left of the budget covers them."""
+        while self.pending and len(self.active) < MAX_ACTIVE_WINDOWS:
+            window = self.pending[-1]
+            left = self.budget_left()
+            # A window larger than what is left is still opened when a useful part of it fits: its first
+            # page then cuts it to fit (parts_for).
+            need = min(self.cost(self.targets.get(window, 0)) + 1, MIN_USEFUL_REQUESTS)
+            if left is not None and left - self.reserved() < need:
+                return
+            self.pending.pop()
+            self.active.add(window)
+            self.start_listing(window, Listing(window.start - BOUNDARY_OVERLAP, window.end), first=True)
+
+    def cost(self, calls: int) -> int:
+        """Requests `calls` calls of one window cost at most: listing pages and one details request each."""
+        return -(-calls // self.listing.page_size) + calls
+
+    def reserved(self, but: Window | None = None) -> int:
+        """Requests the listed windows (except `but`) may still need: their calls not listed yet, and the
+        details asked for and not answered (some of them already sent: an overestimate, never an overrun)."""
+        need = self.details_in_flight
+        for progress in self.listings.values():
+            if progress.window == but:
+                continue
+            if progress.matched:
+                need += self.cost(max(0, progress.matched - len(progress.returned)))
+            else:  # its first page is not in: as many as its part of a split holds, and that page
+                need += self.cost(self.targets.get(progress.window, 0)) + 1
+        return need
 
     def start_listing(self, window: Window, listing: Listing, *, first: bool = False) -> None:
         self.windows[window].listings += 1
@@ -423,12 +477,15 @@ class _ClariRun(WindowedRun):
             self.stream.scheduler.requests_new += 1
         if skip == 0:
             progress.matched = self.listing.matched(response)
-            if progress.first and progress.matched > WINDOW_RECORDS:
-                # The window's first listing: read a crowded range as several windows (watermark steps).
-                parts = window.split(-(-progress.matched // WINDOW_RECORDS), timedelta(minutes=1))
+            if progress.first and window in self.gaps:
+                budget = self.stream.scheduler.limiter.max_requests
+                self.meter.plan(window, progress.matched, self.cost(progress.matched), budget)
+            if progress.first and (parts := self.parts_for(window, progress.matched)) is not None:
                 if len(parts) > 1:
                     self.split_window(window, listing, parts)
-                    return
+                else:  # not even a part fits in what is left of the budget: the next run reads it
+                    self.put_back(window, listing)
+                return
             if self.listing.too_large(progress.matched):
                 self.finish_listing(listing, split=True)
                 return
@@ -448,13 +505,42 @@ class _ClariRun(WindowedRun):
         else:
             self.finish_listing(listing, split=len(progress.returned) < progress.matched)
 
+    def parts_for(self, window: Window, matched: int) -> list[Window] | None:
+        """How a window whose first page matched `matched` calls is read instead; None: whole. Parts hold
+        about `WINDOW_RECORDS` calls (equal spans of modification time), fewer when that is more than what
+        is left of the budget covers; `[window]`: nothing fits any more."""
+        target = WINDOW_RECORDS
+        left = self.budget_left()
+        if left is not None:
+            spare = left - self.reserved(but=window) - 1  # a part's own first page
+            fit = spare - -(-spare // self.listing.page_size)
+            if self.cost(matched) - 1 <= spare:
+                fit = matched
+            if fit < min(matched, 10):
+                return [window]
+            target = min(target, fit)
+        if matched <= target:
+            return None
+        parts = window.split(-(-matched // target), timedelta(minutes=1))
+        return parts if len(parts) > 1 else None
+
     def split_window(self, window: Window, listing: Listing, parts: list[Window]) -> None:
-        del self.listings[listing]
+        matched = self.listings.pop(listing).matched
         del self.windows[window]
-        self.replace_window(window, parts)
-        self.stream.logger.info("clari_calls: %s: reading it as %d windows", window, len(parts))
+        self.active.discard(window)
+        self.targets.pop(window, None)
+        self.replace_window(window, parts)  # open_window: each part waits its turn (activate)
         for part in parts:
-            self.start_listing(part, Listing(part.start - BOUNDARY_OVERLAP, part.end), first=True)
+            self.targets[part] = -(-matched // len(parts))
+        self.stream.logger.info("clari_calls: %s: reading it as %d windows", window, len(parts))
+
+    def put_back(self, window: Window, listing: Listing) -> None:
+        """`window` is not read in this run after all: it waits, and the run ends without it."""
+        self.targets[window] = self.listings.pop(listing).matched
+        self.windows[window].listings -= 1
+        self.active.discard(window)
+        self.pending.append(window)
+        self.pending.sort(reverse=True)
 
     def consider(self, window: Window, call_id: str, call: dict[str, t.Any]) -> None:
         """Fetch details for a listed call unless the look-back already emitted it unchanged."""
@@ -470,7 +556,10 @@ class _ClariRun(WindowedRun):
         self.windows[window].details += 1
         self.details_in_flight += 1
         self.group.submit(
-            ("details", window, (call_id, call, instant, token)), self.stream.fetch_details, call_id
+            ("details", window, (call_id, call, instant, token)),
+            self.stream.fetch_details,
+            call_id,
+            priority=window.start.timestamp(),  # the earliest window's first: windows finish in order
         )
 
     def on_details(
@@ -521,6 +610,8 @@ class _ClariRun(WindowedRun):
                 )
                 for half in halves:
                     self.start_listing(window, half)
+        if not self.windows[window].listings:
+            self.active.discard(window)  # listed: the next window's listing may start
         self.maybe_finish(window)
 
     def maybe_finish(self, window: Window) -> None:

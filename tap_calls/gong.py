@@ -27,7 +27,7 @@ from typing_extensions import override
 
 from tap_calls.client import FullTableStream, Refused, SourceStream, quiet_child_syncs, response_json
 from tap_calls.dates import floor_second, iso, parse_datetime
-from tap_calls.errors import AuthError, CursorExpired, RequestBudgetSpent, ScopeMissing, TapCallsError
+from tap_calls.errors import AuthError, CursorExpired, ScopeMissing, TapCallsError
 from tap_calls.keys import as_id, snake, snake_keys
 from tap_calls.paging import (
     MAX_CURSOR_RESTARTS,
@@ -69,6 +69,8 @@ MAX_UNREAD_PAGES = 8
 # may wait, so the chains never stall behind them while the cap serves pages first.
 MAX_WAITING_BATCHES = 24
 MAX_ACTIVE_WINDOWS = 16
+# With `max_requests_per_run`, a window is opened only when at least this much of the budget is left for it.
+MIN_USEFUL_REQUESTS = 6
 
 # Gong's words for an empty result; any other 404 (a wrong api_url, say) stays an error.
 _EMPTY_404 = re.compile(r"\bno [\w ]+ found\b|corresponding to the provided filters|for the specified period")
@@ -446,10 +448,7 @@ class _CallsRun(WindowedRun):
                 self.flush_batch()  # the last calls of the listing: a partial batch
             self.meter.tick(self.stream.records_emitted)
         self.commit()
-        if not self.watermark.done:  # windows the budget could not finish: the next run reads them
-            budget = self.stream.scheduler.limiter.max_requests
-            assert budget is not None, "without a budget every window finishes"
-            raise RequestBudgetSpent(budget)
+        self.stop_unfinished()
         self.stream.logger.info(
             "calls: %d transcript requests for %d calls",
             self.transcripts_requested,
@@ -485,24 +484,23 @@ class _CallsRun(WindowedRun):
 
     # The request budget (max_requests_per_run): windows are opened only when they can finish.
 
-    def budget_left(self) -> int | None:
-        """Requests this source may still send in this run; None without `max_requests_per_run`."""
-        limiter = self.stream.scheduler.limiter
-        return None if limiter.max_requests is None else limiter.max_requests - limiter.requests
-
     def cost(self, calls: int) -> int:
         """Requests `calls` listed calls of one window cost: pages, and their transcript batches."""
         return -(-calls // PAGE_SIZE) * self.requests_per_page
 
     def reserved(self, but: Window | None = None) -> int:
-        """Requests the open windows (except `but`) still need: pages not requested yet (a first page not
-        answered yet counts one), and transcript batches waiting or still to fill."""
+        """Requests the open windows (except `but`) still need: pages not requested yet (a window whose first
+        page is not answered yet: as many as its split target, else one), and transcript batches waiting or
+        still to fill."""
         pages = 0
         for window in self.active_windows:
             progress = self.progress.get(window)
             if window == but or progress is None:
                 continue
-            pages += max(0, progress.pages - progress.requested - 1) if progress.pages else 1
+            if progress.pages:
+                pages += max(0, progress.pages - progress.requested - 1)
+            else:
+                pages += -(-self.split_target.get(window, 1) // PAGE_SIZE)
         waiting = len(self.transcripts_waiting) + (1 if self.buffer else 0)
         return pages * self.requests_per_page + waiting
 
@@ -512,8 +510,10 @@ class _CallsRun(WindowedRun):
         left = self.budget_left()
         if left is None:
             return True
+        # A window larger than what is left is still opened when a useful part of it fits: its first page
+        # then cuts it to fit (split_for).
         need = self.cost(self.split_target[window]) if window in self.split_target else 2
-        return left - self.reserved() >= need
+        return left - self.reserved() >= min(need, MIN_USEFUL_REQUESTS)
 
     def calls_that_fit(self, window: Window) -> int | None:
         """The most calls `window` (its first page in) may hold to finish within the budget; None: any."""
@@ -780,7 +780,7 @@ class _CallsRun(WindowedRun):
                 ("transcripts", number),
                 self.fetch_transcripts,
                 batch,
-                priority=transcripts_priority(min(batch.windows), head=self.watermark.mark),
+                priority=transcripts_priority(min(batch.windows)),
             )
 
     def fetch_transcripts(self, batch: CallBatch) -> list[bytes] | Refused:
@@ -844,27 +844,18 @@ class _CallsRun(WindowedRun):
 
 
 def page_priority(window: Window, cursor: str | None) -> float:
-    """What goes first when more is ready than the cap allows (lowest first):
-
-    1. the next page of a chain already running, the earliest window first: a chain has one page in flight
-       at most, so these first keep every chain moving, and the earliest first finishes windows in order
-       (what a stop keeps);
-    2. transcript batches of the earliest open window (transcripts_priority);
-    3. the first pages of windows, the earliest first;
-    4. other transcript batches.
-    """
-    if cursor is not None:
-        return -1e11 + window.start.timestamp()
+    """What goes first when more is ready than the cap allows (lowest first): the work of the earliest
+    window, its transcript batches (`transcripts_priority`), then its pages. Windows then finish in order, so
+    a stop keeps nearly all it read (the bookmark and the finished windows), and the listing never runs far
+    ahead of the transcripts. Later windows' chains still fill the cap while the earliest waits on Gong's
+    answers: only as many are open as the cap needs (`_CallsRun.max_active_windows`)."""
     return window.start.timestamp()
 
 
-def transcripts_priority(earliest: Window, head: datetime | None) -> float:
-    """A batch holding calls of the earliest open window goes before first pages (it moves the bookmark, and
-    that is what a quota stop keeps); any other batch after them (a first page starts a chain that must not
-    start late and end alone). See page_priority."""
-    if head is not None and earliest.start <= head:
-        return -1e10
-    return 1e10 + earliest.start.timestamp()
+def transcripts_priority(earliest: Window) -> float:
+    """A batch goes with the earliest window it holds calls of, before that window's pages: it finishes
+    windows. See page_priority."""
+    return earliest.start.timestamp() - 0.5
 
 
 def quantile_split(

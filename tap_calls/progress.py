@@ -208,7 +208,7 @@ class ProgressMeter:
             return
         self.last = now
         pace = done / (now - self.started)
-        left = f"about {(self.total - done) / pace / 60:.0f} min left" if pace > 0 else "time left unknown"
+        left = f"about {_duration((self.total - done) / pace)} left" if pace > 0 else "time left unknown"
         self.logger.info(
             "%s: progress: %d of %d calls, %s; %s at the current pace",
             self.name,
@@ -217,3 +217,12 @@ class ProgressMeter:
             self.limiter.usage(),
             left,
         )
+
+
+def _duration(seconds: float) -> str:
+    """`seconds` for a log line: `45 s`, `12 min`, `3.5 h`."""
+    if seconds < 120:
+        return f"{max(0, seconds):.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -18,6 +18,7 @@ from typing_extensions import override
 
 from tap_calls.client import SourceStream
 from tap_calls.dates import iso, parse_datetime, utc_now
+from tap_calls.errors import RequestBudgetSpent
 from tap_calls.progress import FinishedWindows, Watermark, gaps
 from tap_calls.windows import EmittedSummary, ReadPlan, Window, plan_read
 
@@ -238,6 +239,22 @@ class WindowedRun:
         it, moved), so that a stop at any moment keeps it."""
         self.watermark.finish(window, self._newest.pop(window, None))
         self.commit()
+
+    def budget_left(self) -> int | None:
+        """Requests this source may still send in this run; None without `max_requests_per_run`."""
+        limiter = self.stream.scheduler.limiter
+        return None if limiter.max_requests is None else limiter.max_requests - limiter.requests
+
+    def stop_unfinished(self) -> None:
+        """After the last task: windows left unread are those the budget could not cover (read next run).
+
+        Raises:
+            RequestBudgetSpent: some window was not read (after the commit of everything finished).
+        """
+        if not self.watermark.done:
+            budget = self.stream.scheduler.limiter.max_requests
+            assert budget is not None, "without a budget every window finishes"
+            raise RequestBudgetSpent(budget)
 
     def keeps_summary(self) -> bool:
         """Whether this run's STATE carries the look-back summary."""

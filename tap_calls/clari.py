@@ -417,11 +417,12 @@ class _ClariRun(WindowedRun):
         while self.pending and len(self.active) < MAX_ACTIVE_WINDOWS:
             window = self.pending[-1]
             left = self.budget_left()
-            # A window larger than what is left is still opened when a useful part of it fits: its first
+            # When no window is listed, a larger one is opened still if a useful part of it fits: its first
             # page then cuts it to fit (parts_for).
-            need = min(self.cost(self.targets.get(window, 0)) + 1, MIN_USEFUL_REQUESTS)
-            if left is not None and left - self.reserved() < need:
-                return
+            if left is not None:
+                spare, need = left - self.reserved(), self.cost(self.targets.get(window, 0)) + 1
+                if spare < need and (self.active or spare < MIN_USEFUL_REQUESTS):
+                    return
             self.pending.pop()
             self.active.add(window)
             self.start_listing(window, Listing(window.start - BOUNDARY_OVERLAP, window.end), first=True)

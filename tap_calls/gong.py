@@ -506,22 +506,22 @@ class _CallsRun(WindowedRun):
 
     def affordable(self, window: Window) -> bool:
         """Whether what is left of the budget covers `window` besides the open windows' needs (its size known
-        from its split, else its first page and one more request)."""
+        from its split, else its first page and one more request). When no window is open, a larger one is
+        opened still if a useful part of it fits: its first page cuts it to fit (split_for)."""
         left = self.budget_left()
         if left is None:
             return True
-        # A window larger than what is left is still opened when a useful part of it fits: its first page
-        # then cuts it to fit (split_for).
+        spare = left - self.reserved()
         need = self.cost(self.split_target[window]) if window in self.split_target else 2
-        return left - self.reserved() >= min(need, MIN_USEFUL_REQUESTS)
+        return spare >= need or (not self.active_windows and spare >= MIN_USEFUL_REQUESTS)
 
     def calls_that_fit(self, window: Window) -> int | None:
-        """The most calls `window` (its first page in) may hold to finish within the budget; None: any."""
+        """The most calls a window may hold to be read within what is left of the budget besides the other
+        open windows' needs, its own first page included; None without a budget."""
         left = self.budget_left()
         if left is None:
             return None
-        spare = left - self.reserved(but=window) - 1  # a part's own first page
-        return max(0, spare // self.requests_per_page) * PAGE_SIZE
+        return max(0, left - self.reserved(but=window)) // self.requests_per_page * PAGE_SIZE
 
     def request_page(self, window: Window, cursor: str | None) -> None:
         if self.open_batches >= self.max_open_batches and not self.dry_run:
@@ -576,6 +576,7 @@ class _CallsRun(WindowedRun):
         target = self.split_target.get(window) or self.window_calls(total)
         threshold = self.split_threshold.get(window, self.stream.window_split_records)
         fit = self.calls_that_fit(window)
+        # This first page is paid for: the rest of the window needs one request fewer than a new part.
         if fit is not None and self.cost(total) - 1 > fit // PAGE_SIZE * self.requests_per_page:
             if fit < PAGE_SIZE:
                 return None  # nothing more fits: the window is read as far as the budget goes

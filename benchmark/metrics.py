@@ -24,6 +24,7 @@ from benchmark.harness import (
     run_process,
     select_only,
 )
+from benchmark.stops import clari_spread_backfill, gong_quota_stop, gong_spread_backfill
 
 EXTENSIVE = "/v2/calls/extensive"
 TRANSCRIPT = "/v2/calls/transcript"
@@ -53,6 +54,11 @@ class Sizes:
     hourly_gong_per_day: int  # 10: Gong calls a day, over the 7-day look-back
     hourly_clari_calls: int  # 11: Clari calls over 14 days
     hourly_uncapped: bool  # 10, 11: the counted runs without the rate caps too (quick: counts only, faster)
+    spread_gong_calls: int  # spread backfill and quota stop: Gong calls over 400 days
+    spread_gong_budget: int  # spread backfill: max_requests_per_run for Gong
+    spread_clari_calls: int  # spread backfill: Clari calls over 200 days
+    spread_clari_budget: int  # spread backfill: max_requests_per_run for Clari
+    quota_stop_after: int  # quota stop: Gong requests before its daily quota runs out
 
 
 FULL = Sizes(
@@ -71,6 +77,11 @@ FULL = Sizes(
     hourly_gong_per_day=1_000,
     hourly_clari_calls=2_000,
     hourly_uncapped=False,
+    spread_gong_calls=12_000,
+    spread_gong_budget=100,
+    spread_clari_calls=3_000,
+    spread_clari_budget=600,
+    quota_stop_after=120,
 )
 QUICK = Sizes(
     requests_calls=500,
@@ -88,6 +99,11 @@ QUICK = Sizes(
     hourly_gong_per_day=30,
     hourly_clari_calls=60,
     hourly_uncapped=True,
+    spread_gong_calls=600,
+    spread_gong_budget=8,
+    spread_clari_calls=60,
+    spread_clari_budget=20,
+    quota_stop_after=8,
 )
 
 
@@ -760,5 +776,25 @@ MEASUREMENTS = (
         "Clari hourly, {sizes.hourly_clari_calls:,} calls/14 days: right after / full look-back",
         "<= 40 / 10 changed: <= 12 details",
         clari_hourly,
+    ),
+    Measurement(
+        12,
+        "Gong backfill spread over runs, {sizes.spread_gong_calls:,} calls, max_requests_per_run "
+        "{sizes.spread_gong_budget}: runs, all runs' requests / one full run's",
+        "<= ceil(full / budget) + 2 runs, <= 1.25, nothing lost",
+        gong_spread_backfill,
+    ),
+    Measurement(
+        13,
+        "Clari backfill spread over runs, {sizes.spread_clari_calls:,} calls, max_requests_per_run "
+        "{sizes.spread_clari_budget}: runs, all runs' requests / one full run's",
+        "<= ceil(full / budget) + 2 runs, <= 1.25, nothing lost",
+        clari_spread_backfill,
+    ),
+    Measurement(
+        14,
+        "Gong quota stop after {sizes.quota_stop_after} requests: the resume's extensive requests / a full run's",
+        "<= (full - half of what run 1 read) / full",
+        gong_quota_stop,
     ),
 )

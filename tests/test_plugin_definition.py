@@ -61,7 +61,11 @@ def test_the_definition_file_is_generated_from_about() -> None:
     groups = plugin["settings_group_validation"]
     assert ["access_key", "access_key_secret"] in groups and ["clari_api_key", "clari_api_password"] in groups
     assert all(name in properties for group in groups for name in group)
-    assert (plugin["name"], plugin["namespace"], plugin["executable"]) == ("tap-calls", "tap_calls", "tap-calls")
+    assert (plugin["name"], plugin["namespace"], plugin["executable"]) == (
+        "tap-calls",
+        "tap_calls",
+        "tap-calls",
+    )
 
 
 def test_the_check_option_reports_drift(tmp_path: Path) -> None:
@@ -71,7 +75,10 @@ def test_the_check_option_reports_drift(tmp_path: Path) -> None:
     ok = subprocess.run([sys.executable, script, "--check"], capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
     bad = subprocess.run(
-        [sys.executable, script, "--check", "--output", str(stale)], capture_output=True, text=True, check=False
+        [sys.executable, script, "--check", "--output", str(stale)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert bad.returncode == 1
     assert bad.stderr.strip() == f"{stale} is out of date: run python scripts/plugin_definition.py"
@@ -96,7 +103,13 @@ def test_a_new_meltano_project_gets_the_tap_with_one_add(
 
     def run(*args: str, cwd: Path, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         proc = subprocess.run(
-            list(args), cwd=cwd, env={**env, **(extra or {})}, capture_output=True, text=True, timeout=600
+            list(args),
+            cwd=cwd,
+            env={**env, **(extra or {})},
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
         assert proc.returncode == 0, f"`{shlex.join(args)}` exited {proc.returncode}:\n{proc.stderr[-3000:]}"
         return proc
@@ -117,7 +130,16 @@ def test_a_new_meltano_project_gets_the_tap_with_one_add(
     jsonl = next(p for p in yaml.safe_load((REPO / "meltano.yml").read_text())["plugins"]["loaders"])
     assert jsonl["name"] == "target-jsonl"
     (tmp_path / "target-jsonl.yml").write_text(yaml.safe_dump(jsonl))
-    run("meltano", "add", "--plugin-type", "loader", "target-jsonl", "--from-ref", str(tmp_path / "target-jsonl.yml"), cwd=project)
+    run(
+        "meltano",
+        "add",
+        "--plugin-type",
+        "loader",
+        "target-jsonl",
+        "--from-ref",
+        str(tmp_path / "target-jsonl.yml"),
+        cwd=project,
+    )
 
     declared = yaml.safe_load((project / "meltano.yml").read_text())["plugins"]
     assert [p["name"] for p in declared["extractors"]] == ["tap-calls"]
@@ -145,7 +167,9 @@ def test_a_new_meltano_project_gets_the_tap_with_one_add(
 
     assert ids("calls", "id") == sorted(c.id for c in sandbox.gong.expected_calls(start, None))
     assert ids("users", "id") == sorted(sandbox.gong.user_ids())
-    assert ids("clari_calls", "id") == sorted(c["id"] for c in sandbox.clari.expected_calls(modified_gt=start))
+    assert ids("clari_calls", "id") == sorted(
+        c["id"] for c in sandbox.clari.expected_calls(modified_gt=start)
+    )
     assert (project / ".meltano" / "extractors" / "tap-calls" / "venv").is_dir(), "installed in the project"
 
 

@@ -53,7 +53,7 @@ if ! .venv-meltano/bin/meltano --version 2>/dev/null | grep -q "version $MELTANO
   .venv-meltano/bin/python -m pip install --quiet "meltano==$MELTANO_VERSION"
 fi
 
-step "meltano install (tap-calls editable, target-jsonl, target-postgres)"
+step "meltano install (tap-calls editable, target-jsonl, target-postgres, target-duckdb)"
 start=$(date +%s)
 mkdir -p .meltano/logs
 .venv-meltano/bin/meltano install >.meltano/logs/install.log 2>&1 || {

@@ -83,7 +83,11 @@ class DuckDBSink(BatchSink):
         schema = self.config.get("default_target_schema") or "tap_calls"
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
         columns = ", ".join(f"{quote(name)} {kind}" for name, kind in self.columns.items())
-        key = f", PRIMARY KEY ({', '.join(quote(k) for k in self.key_properties)})" if self.key_properties else ""
+        key = (
+            f", PRIMARY KEY ({', '.join(quote(k) for k in self.key_properties)})"
+            if self.key_properties
+            else ""
+        )
         con.execute(f"CREATE TABLE IF NOT EXISTS {self.table} ({columns}{key})")
         existing = {
             row[0]
@@ -101,7 +105,9 @@ class DuckDBSink(BatchSink):
         if not records:
             return
         if self.key_properties:  # INSERT OR REPLACE refuses two rows with one key in the same statement
-            latest = {tuple(json.dumps(r.get(k), default=str) for k in self.key_properties): r for r in records}
+            latest = {
+                tuple(json.dumps(r.get(k), default=str) for k in self.key_properties): r for r in records
+            }
             records = list(latest.values())
         columns = self.columns
         spec = ", ".join(f"{literal(name)}: {literal(kind)}" for name, kind in columns.items())
@@ -122,7 +128,9 @@ class DuckDBSink(BatchSink):
         self.logger.info("Loaded %d rows into %s", len(records), self.table)
 
     def activate_version(self, new_version: int) -> None:
-        self.logger.info("%s: ACTIVATE_VERSION %d ignored (rows are never deleted)", self.stream_name, new_version)
+        self.logger.info(
+            "%s: ACTIVATE_VERSION %d ignored (rows are never deleted)", self.stream_name, new_version
+        )
 
 
 class TargetCallsDuckDB(Target):

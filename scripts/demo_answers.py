@@ -95,9 +95,9 @@ def connect(folder: Path) -> duckdb.DuckDBPyConnection:
             typed = ", ".join(f"NULL::{kind} AS {name}" for name, kind in columns.items())
             source = f"SELECT {typed} WHERE false"
         con.execute(f"CREATE VIEW {stream} AS {source}")
+    rows = folder / "transcript_sentences.jsonl"
     con.execute(
-        "CREATE VIEW has_sentences AS SELECT "
-        f"{(folder / 'transcript_sentences.jsonl').is_file()} AS rows_stream"
+        f"CREATE VIEW has_sentences AS SELECT {rows.is_file() and rows.stat().st_size > 0} AS rows_stream"
     )
     return con
 

@@ -23,7 +23,7 @@ SEED="${DEMO_SEED:-1}"
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false
 demo_start=$(date +%s)
 
-bash scripts/setup.sh
+SETUP_FOR=demo bash scripts/setup.sh   # the tap, DuckDB, Meltano, tap-calls and target-jsonl
 
 MELTANO=(.venv-meltano/bin/meltano --environment=sandbox)
 WORK="$(mktemp -d)"

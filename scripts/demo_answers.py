@@ -294,7 +294,8 @@ def render(folder: Path, weeks: int = 12, reps: int = 10, trackers: int = 8, lin
     shown = everyone[:reps]
     out += [
         "",
-        f"Talk share per rep (Gong; the {len(shown)} with the most calls of {len(everyone)})",
+        f"Talk share per rep: their talk time / all talk on their calls (Gong; the {len(shown)} reps with the "
+        f"most calls, of {len(everyone)})",
         table(
             ["rep", "calls", "talk (min)", "talk share"],
             [[r.name, str(r.calls), f"{r.talk_seconds / 60:,.0f}", f"{r.share:.0%}"] for r in shown],
@@ -305,7 +306,8 @@ def render(folder: Path, weeks: int = 12, reps: int = 10, trackers: int = 8, lin
     heard = top_trackers(con)
     out += [
         "",
-        f"Trackers heard most (Gong; {min(trackers, len(heard))} of {len(heard)})",
+        "Trackers heard most (Gong; "
+        + (f"all {len(heard)})" if len(heard) <= trackers else f"{trackers} of {len(heard)})"),
         table(
             ["tracker", "times heard", "calls"],
             [[t.name, f"{t.heard:,}", f"{t.calls:,}"] for t in heard[:trackers]],

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One command demo: sets everything up, starts the local Gong + Clari API sandbox, runs
 #   meltano --environment=sandbox run tap-calls target-jsonl
-# against it, stops the sandbox and prints the records per stream next to the sandbox's expected counts.
+# against it, prints the records per stream (checked against the sandbox's ground truth), stops the sandbox,
+# and ends with answers computed by DuckDB over the JSONL files (scripts/demo_answers.py): calls per week and
+# source as a bar chart, each rep's talk share, the trackers heard most, the customer side of one call.
 #
 #   bash scripts/demo.sh
 #
@@ -19,8 +21,9 @@ GONG_SPAN_DAYS="${DEMO_GONG_SPAN_DAYS:-400}"
 CLARI_CALLS="${DEMO_CLARI_CALLS:-300}"
 SEED="${DEMO_SEED:-1}"
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false
+demo_start=$(date +%s)
 
-bash scripts/setup.sh
+SETUP_FOR=demo bash scripts/setup.sh   # the tap, DuckDB, Meltano, tap-calls and target-jsonl
 
 MELTANO=(.venv-meltano/bin/meltano --environment=sandbox)
 WORK="$(mktemp -d)"
@@ -82,14 +85,27 @@ LOG=.meltano/logs/demo-run.log
 echo "==> meltano --environment=sandbox run tap-calls target-jsonl   (full log: $LOG)" >&2
 start=$(date +%s)
 set +e
-"${MELTANO[@]}" run tap-calls target-jsonl 2>&1 | tee "$LOG" | grep --line-buffered -v 'METRIC:'
+# The terminal gets each stream's closing line (records and requests) and any warning; the log gets it all.
+# (target-jsonl 0.1.4 warns about each ACTIVATE_VERSION message: it ignores them, which is harmless here.)
+"${MELTANO[@]}" run tap-calls target-jsonl 2>&1 | tee "$LOG" |
+  grep --line-buffered -E 'tap-calls +[a-z_]+: done|WARNING|ERROR|Traceback' |
+  grep --line-buffered -v 'Unknown message type ACTIVATE_VERSION' |
+  sed -u -E 's/^[0-9T:.Z-]+ +\[[a-z ]+\] +//'
 rc=${PIPESTATUS[0]}
 set -e
 echo "==> meltano run finished in $(( $(date +%s) - start )) s with exit code $rc" >&2
 if [ "$rc" -ne 0 ]; then
+  tail -n 30 "$LOG" >&2
   echo "ERROR: meltano run failed; see $LOG" >&2
   exit "$rc"
 fi
 
+# The counts need the running sandbox (its ground truth); the answers only the files.
+set +e
 .venv/bin/python scripts/demo_counts.py --url "$SANDBOX_URL" --output "$OUTPUT" --seed "$SEED" \
   --gong-calls "$GONG_CALLS" --gong-span-days "$GONG_SPAN_DAYS" --clari-calls "$CLARI_CALLS"
+counts_rc=$?
+set -e
+.venv/bin/python scripts/demo_answers.py "$OUTPUT"
+echo "==> demo finished in $(( $(date +%s) - demo_start )) s; the files: $OUTPUT/<stream>.jsonl" >&2
+exit "$counts_rc"

@@ -1,5 +1,5 @@
-"""Print the records per stream in DIR/*.jsonl (the demo's DIR is output/demo) next to what the running
-sandbox expects.
+"""Print the records per stream in DIR/*.jsonl (the demo's DIR is output/demo), compactly, every stream found,
+checked against what the running sandbox expects where its ground truth says (the streams of STREAMS).
 
 Usage: python scripts/demo_counts.py --url SANDBOX_URL --output DIR --seed N --gong-calls N ...
 (the sandbox's own parameters: parties are counted by rebuilding its deterministic data).
@@ -72,20 +72,33 @@ def main() -> int:
 
     expected = expected_counts(args)
     ok = True
-    rows = []
-    for stream in STREAMS:
+    cells = []
+    found = sorted(p.stem for p in args.output.glob("*.jsonl"))
+    for stream in [*STREAMS, *(s for s in found if s not in STREAMS)]:
         records = read_jsonl(args.output / f"{stream}.jsonl")
+        if stream not in expected:
+            cells.append(f"{stream} {len(records):,}")
+            continue
         keys = {tuple(r.get(k) for k in KEYS[stream]) for r in records}
         exp = expected[stream]
         good = len(records) == exp and len(keys) == len(records)
         ok &= good
-        rows.append(
-            (stream, len(records), len(keys), "?" if exp < 0 else str(exp), "ok" if good else "MISMATCH")
+        cells.append(
+            f"{stream} {len(records):,} ok"
+            if good
+            else f"{stream} {len(records):,} ({len(keys):,} keys) MISMATCH, expected {'?' if exp < 0 else exp}"
         )
 
-    lines = [f"{'stream':<12} {'records':>8} {'unique keys':>12} {'expected':>9}  check"]
-    lines += [f"{s:<12} {n:>8} {uniq:>12} {exp:>9}  {verdict}" for s, n, uniq, exp, verdict in rows]
-    lines.append(f"files: {args.output.resolve()}/<stream>.jsonl")
+    lines, line = (
+        [f"Records per stream ('ok': as the sandbox's ground truth), in {args.output}/<stream>.jsonl:"],
+        "",
+    )
+    for cell in cells:
+        if line and len(line) + len(cell) + 3 > 110:
+            lines.append(line)
+            line = ""
+        line = f"{line} · {cell}" if line else f"  {cell}"
+    lines.append(line)
     sys.stdout.write("\n" + "\n".join(lines) + "\n")
     return 0 if ok else 1
 

@@ -4,6 +4,8 @@
 #   .venv-meltano   Meltano 4.4.1 (it may not share a venv with the tap: its pins differ)
 #   .meltano/       the plugins of meltano.yml, each in its own venv (`meltano install`, no Meltano Hub)
 # Usage: bash scripts/setup.sh        (sourced by demo.sh and test.sh; prints one line per step)
+#        SETUP_FOR=demo bash scripts/setup.sh   (what scripts/demo.sh runs: only what the demo needs, the tap
+#        with its demo extra (DuckDB) and the plugins tap-calls and target-jsonl; a later full setup adds the rest)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,10 +43,12 @@ make_venv() {
 
 PY="$(find_python)" || die "Python 3.11 or newer is needed: install it (Debian: apt-get install python3 python3-venv) or set PYTHON=/path/to/python3.11"
 
-step "tap venv .venv (pip install -e '.[test]') with $("$PY" --version 2>&1)"
+if [ "${SETUP_FOR:-}" = demo ]; then EXTRAS=demo; PLUGINS=(tap-calls target-jsonl); else EXTRAS=test; PLUGINS=(); fi
+
+step "tap venv .venv (pip install -e '.[$EXTRAS]') with $("$PY" --version 2>&1)"
 make_venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+.venv/bin/python -m pip install --quiet -e ".[$EXTRAS]"
 
 step "meltano venv .venv-meltano (meltano==$MELTANO_VERSION)"
 make_venv .venv-meltano
@@ -53,10 +57,10 @@ if ! .venv-meltano/bin/meltano --version 2>/dev/null | grep -q "version $MELTANO
   .venv-meltano/bin/python -m pip install --quiet "meltano==$MELTANO_VERSION"
 fi
 
-step "meltano install (tap-calls editable, target-jsonl, target-postgres)"
+step "meltano install ${PLUGINS[*]:-(tap-calls editable, target-jsonl, target-postgres, target-duckdb)}"
 start=$(date +%s)
 mkdir -p .meltano/logs
-.venv-meltano/bin/meltano install >.meltano/logs/install.log 2>&1 || {
+.venv-meltano/bin/meltano install "${PLUGINS[@]}" >.meltano/logs/install.log 2>&1 || {
   tail -n 40 .meltano/logs/install.log >&2
   die "meltano install failed (full log: $ROOT/.meltano/logs/install.log)"
 }

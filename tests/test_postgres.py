@@ -382,8 +382,8 @@ def test_nested_data_is_queryable_json(loaded: Loaded) -> None:
 
 
 def readme_speaker_query() -> str:
-    """The README's "what did the customer side say on this call" query (its ```sql block in "Who said what")."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    """The docs' "what did the customer side say on this call" query (its ```sql block in "Who said what")."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "streams.md").read_text(encoding="utf-8")
     section = text.split("## Who said what", 1)[1].split("\n## ", 1)[0]
     return section.split("```sql\n", 1)[1].split("```", 1)[0]
 

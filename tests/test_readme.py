@@ -1,8 +1,10 @@
-"""README.md documents what the tap really offers: its settings and capabilities tables are the output of
-`tap-calls --about --format=markdown`, kept between the markers below; this test fails when they drift apart.
-meltano.yml describes each setting in the tap's own words, checked the same way.
+"""The README and docs/settings.md document what the tap really offers; these tests fail when they drift apart.
 
-To refresh the README, paste the command's output between the markers.
+- docs/settings.md holds `tap-calls --about --format=markdown` between the about markers (paste the command's
+  output there to refresh it);
+- README.md's settings table, between the settings markers, is `.venv/bin/python scripts/settings_table.py`;
+- README.md is one screen: at most 150 lines, and every docs/ page is linked from it;
+- meltano.yml describes each setting in the tap's own words.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "README.md"
+SETTINGS_PAGE = REPO / "docs" / "settings.md"
 START, END = "<!-- about:start -->", "<!-- about:end -->"
+TABLE_START, TABLE_END = "<!-- settings:start -->", "<!-- settings:end -->"
 
 
 def live_about() -> str:
@@ -34,10 +40,10 @@ def live_about() -> str:
 
 
 def readme_block() -> str:
-    text = README.read_text(encoding="utf-8")
+    text = SETTINGS_PAGE.read_text(encoding="utf-8")
     if START not in text or END not in text:
         pytest.fail(
-            f"README.md has no `{START}` ... `{END}` block: put the output of "
+            f"docs/settings.md has no `{START}` ... `{END}` block: put the output of "
             "`tap-calls --about --format=markdown` between those markers",
             pytrace=False,
         )
@@ -68,7 +74,9 @@ def section(lines: list[str], title: str) -> list[str]:
 
 def diff(readme: list[str], live: list[str]) -> str:
     return "\n".join(
-        difflib.unified_diff(readme, live, "README.md", "tap-calls --about --format=markdown", lineterm="")
+        difflib.unified_diff(
+            readme, live, "docs/settings.md", "tap-calls --about --format=markdown", lineterm=""
+        )
     )
 
 
@@ -77,7 +85,7 @@ def test_readme_settings_table_is_the_about_output() -> None:
     live_settings = section(live, "Settings")
     assert live_settings, "`--about --format=markdown` printed no ## Settings section"
     readme_settings = section(readme, "Settings")
-    assert readme_settings == live_settings, "README settings table drifted:\n" + diff(
+    assert readme_settings == live_settings, "docs/settings.md settings table drifted:\n" + diff(
         readme_settings, live_settings
     )
 
@@ -86,7 +94,36 @@ def test_readme_about_block_is_the_about_output() -> None:
     """Capabilities, Python versions and the rest of the block too."""
     live, readme = normalized(live_about()), normalized(readme_block())
     assert section(live, "Capabilities"), "`--about --format=markdown` printed no ## Capabilities section"
-    assert readme == live, "README about block drifted:\n" + diff(readme, live)
+    assert readme == live, "docs/settings.md about block drifted:\n" + diff(readme, live)
+
+
+def test_readme_settings_table_is_generated_from_about() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert TABLE_START in text and TABLE_END in text, f"README.md has no {TABLE_START} ... {TABLE_END} block"
+    block = text.split(TABLE_START, 1)[1].split(TABLE_END, 1)[0].strip()
+    live = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "settings_table.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TAP_CALLS_")},
+    ).stdout.strip()
+    assert block == live, "README settings table drifted (run scripts/settings_table.py):\n" + diff(
+        block.splitlines(), live.splitlines()
+    )
+
+
+def test_readme_is_one_screen_and_links_every_docs_page() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 150, len(text.splitlines())
+    pages = sorted(p.name for p in (REPO / "docs").glob("*.md"))
+    assert pages, "no docs/ pages"
+    assert [p for p in pages if f"(docs/{p})" not in text] == []
+    for page in (REPO / "docs").glob("*.md"):
+        for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if not target.startswith("http"):
+                assert (page.parent / target).exists(), f"{page.name} links to {target}, which does not exist"
 
 
 def test_meltano_yml_describes_each_tap_setting_as_the_tap_does() -> None:

@@ -1,8 +1,8 @@
-"""Every shell command in README.md works as written, in a new shell after `bash scripts/setup.sh`.
+"""Every shell command in README.md and docs/*.md works as written, in a new shell after `bash scripts/setup.sh`.
 
 Each ```bash block is split into commands. For every command: its programs exist (repo paths such as
 `.venv/bin/tap-calls`, `scripts/demo.sh`; system tools on a bare PATH; `tap-calls` only after the block
-activated `.venv`), `python -m` modules import, `tap-calls` options are real ones, and the Meltano plugins,
+activated `.venv`; a bare `meltano` is the user's own, in their own project), `python -m` modules import, `tap-calls` options are real ones, and the Meltano plugins,
 environments and settings it names are declared in meltano.yml. The blocks that can run offline then run for
 real in `bash`, with a PATH holding no venv: the activation block, the first-run example (its config swapped
 for the sandbox config the README gives, on a free port), the sandbox command, and the Meltano run against
@@ -29,7 +29,8 @@ from calls_sandbox import Sandbox
 from tests.conftest import isolated_sys_dir
 
 REPO = Path(__file__).resolve().parents[1]
-README = (REPO / "README.md").read_text(encoding="utf-8")
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+README = "\n".join(page.read_text(encoding="utf-8") for page in PAGES)  # the README and its docs/ pages
 MELTANO_YML = yaml.safe_load((REPO / "meltano.yml").read_text(encoding="utf-8"))
 BARE_PATH = "/usr/local/bin:/usr/bin:/bin"
 SEPARATORS = {"|", "&&", "||", ";"}
@@ -133,7 +134,7 @@ def test_every_readme_command_names_real_programs_options_and_plugins() -> None:
                     assert activated, "`tap-calls` without `source .venv/bin/activate` in the same block"
                 elif "/" in program:
                     assert (REPO / program).exists(), f"{program} does not exist after setup"
-                elif program not in {"cd", "export"}:
+                elif program not in {"cd", "export", "meltano"}:
                     assert shutil.which(program, path=BARE_PATH), f"{program} is not on a bare PATH"
                 for arg in args:
                     if arg.startswith(("scripts/", ".venv", "loaders/")):

@@ -27,7 +27,7 @@ from tap_calls.dates import parse_datetime
 from tap_calls.speakers import CLARI_SPEAKER_FIELDS, GONG_SPEAKER_FIELDS, id_key
 from tests.harness import first_backfill_floor, run_tap, sandbox_fixture, tap_config
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[1] / "docs" / "streams.md"  # its "Who said what" section
 
 
 def run_join(config: dict):

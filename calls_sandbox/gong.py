@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from .common import ByteLRU
     from .gong_data import GongData
     from .gong_more import GongMoreData
-    from .oauth import OAuthIssuer
     from .http_types import Request
+    from .oauth import OAuthIssuer
 
 PAGE_SIZE = 100
 NO_CALLS = "No calls found corresponding to the provided filters"

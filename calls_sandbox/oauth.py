@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from .http_types import Request
 
-TOKEN_PATH = "/oauth2/generate-customer-token"
+TOKEN_PATH = "/oauth2/generate-customer-token"  # noqa: S105 (a path, not a secret)
 
 
 @dataclass

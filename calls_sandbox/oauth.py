@@ -59,6 +59,7 @@ class OAuthIssuer:
         self.refreshes = 0
         self.refused = 0
         self.expired = 0
+        self.expired_tokens: set[str] = set()  # access tokens that were refused as expired at least once
 
     def authorize(self) -> str:
         """The first refresh token, as the code exchange after the admin's consent gives it."""
@@ -83,6 +84,11 @@ class OAuthIssuer:
         with self._lock:
             return [token for token, valid in self._refresh.items() if valid]
 
+    def all_tokens(self) -> list[str]:
+        """Every refresh and access token issued (for tests that check no output shows one)."""
+        with self._lock:
+            return [*self._refresh, *self._access]
+
     def known(self, access_token: str) -> bool:
         with self._lock:
             return access_token in self._access
@@ -94,6 +100,7 @@ class OAuthIssuer:
             access = self._access[access_token]
             if now >= access.expires_at or access.uses_left == 0:
                 self.expired += 1
+                self.expired_tokens.add(access_token)
                 return False
             if access.uses_left is not None:
                 access.uses_left -= 1

@@ -208,6 +208,8 @@ class SourceStream(RESTStream[t.Any]):
             finally:
                 self.scheduler.observe(time.monotonic() - started)
             self.scheduler.credentials_ok = True
+            if isinstance(self.authenticator, GongOAuthAuthenticator):
+                self.authenticator.confirm(prepared_request)
             return response
 
         retrying = super().request_decorator(limited)

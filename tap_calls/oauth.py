@@ -327,6 +327,10 @@ class GongOAuthAuthenticator(OAuthAuthenticator):
         self._lock = threading.RLock()
         self._retried: weakref.WeakSet[requests.PreparedRequest] = weakref.WeakSet()
         self._warned_api_url = False
+        # A token obtained because of a 401 that has not served a request yet: a 401 to it is no expiry (the
+        # credentials are refused), so it is not renewed again; a refusal of every refresh token is final.
+        self._unproven: str | None = None
+        self._fatal: AuthError | None = None
         redact_secrets(v for v in (client_secret, configured_refresh_token) if v)
 
     # The SDK's hooks
@@ -391,16 +395,28 @@ class GongOAuthAuthenticator(OAuthAuthenticator):
             if request in self._retried:
                 return False
             self._retried.add(request)
-            used = str(request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+            used = _bearer(request)
             if used and used == self.access_token:
+                if used == self._unproven:
+                    return False  # refused right after a renewal: wrong credentials or scopes, not an expiry
                 self.logger.info("Gong answered 401 to the current access token: renewing it, then retrying")
                 self._renew(stale=used)
+                self._unproven = self.access_token
             return True
+
+    def confirm(self, request: requests.PreparedRequest) -> None:
+        """`request` succeeded: the token it carried works (a later 401 to it is an expiry again)."""
+        if self._unproven is not None:
+            with self._lock:
+                if _bearer(request) == self._unproven:
+                    self._unproven = None
 
     # Inside
 
     def _renew(self, *, stale: str | None) -> None:
         """Adopt the store's token when it is fresh and not `stale`, else refresh (under the store's lock)."""
+        if self._fatal is not None:
+            raise self._fatal  # every worker thread stops with the same line, without asking Gong again
         with self.store.locked():
             stored = self.store.read()
             now = self.clock()
@@ -459,10 +475,11 @@ class GongOAuthAuthenticator(OAuthAuthenticator):
         )
 
     def _reauthorize(self, why: str) -> AuthError:
-        return AuthError(
+        self._fatal = AuthError(
             f"Gong OAuth: oauth_token_store {self.store.path}: {why}. Re-authorize the Gong app (docs/oauth.md) "
             "and set oauth_refresh_token to the new refresh token"
         )
+        return self._fatal
 
     def _post(self, refresh_token: str, *, previous: Tokens | None) -> Tokens:
         """One refresh at the token endpoint (tried again on 429, 5xx and connection errors).
@@ -555,6 +572,10 @@ class GongOAuthAuthenticator(OAuthAuthenticator):
                 base,
             )
         self.api_base_url_for_customer = base
+
+
+def _bearer(request: requests.PreparedRequest) -> str:
+    return str(request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
 
 
 def _json_object(response: requests.Response) -> dict[str, t.Any]:

@@ -286,7 +286,7 @@ class GongOAuthAuthenticator(OAuthAuthenticator):
     """Bearer tokens from Gong's refresh endpoint, shared by every Gong stream and worker thread of a run.
 
     Built on singer-sdk's `OAuthAuthenticator` (its client id/secret, token endpoint, `oauth_request_body`,
-    `access_token`/`expires_in`/`last_refreshed` and token session). Overridden, because Gong differs:
+    `access_token`/`refresh_token`/`expires_in`/`last_refreshed`). Overridden, because Gong differs:
     - `update_access_token`: the SDK posts a form body and ignores the rotated `refresh_token` in the answer;
       Gong wants the parameters on the query string with HTTP Basic client auth, and its refresh tokens are
       single-use, so the new one must be kept (and written to the store before the new access token is used).
@@ -325,6 +325,9 @@ class GongOAuthAuthenticator(OAuthAuthenticator):
         self.api_base_url_for_customer: str | None = None
         self.refreshes = 0  # refreshes this instance made (not tokens adopted from the store)
         self._lock = threading.RLock()
+        # Its own session, not the SDK's private one (which also retries POSTs on read errors: a refresh Gong
+        # may have processed already, i.e. a spent token).
+        self.token_session = requests.Session()
         self._retried: weakref.WeakSet[requests.PreparedRequest] = weakref.WeakSet()
         self._warned_api_url = False
         # A token obtained because of a 401 that has not served a request yet: a 401 to it is no expiry (the
@@ -499,7 +502,7 @@ class GongOAuthAuthenticator(OAuthAuthenticator):
                 time.sleep(2.0**attempt)
             try:
                 # Gong reads the refresh parameters from the query string (more_endpoints.md §11), not a body.
-                response = self._session.post(
+                response = self.token_session.post(
                     endpoint,
                     params=self.oauth_request_body,
                     auth=HTTPBasicAuth(self.client_id or "", self.client_secret or ""),
@@ -543,9 +546,7 @@ class GongOAuthAuthenticator(OAuthAuthenticator):
                 "Gong OAuth: the refresh answer has no new refresh_token; keeping the one used"
             )
             rotated = refresh_token
-        lifetime = _number(body.get("expires_in")) or float(
-            self._default_expiration or DEFAULT_LIFETIME_SECONDS
-        )
+        lifetime = _number(body.get("expires_in")) or float(DEFAULT_LIFETIME_SECONDS)
         base = body.get("api_base_url_for_customer")
         if not isinstance(base, str) or not base:
             base = (previous.api_base_url if previous else None) or self.configured_api_url or DEFAULT_API_URL

@@ -291,3 +291,38 @@ def test_an_incomplete_oauth_config_is_one_line_before_any_request(tmp_path, dro
         lines = error_lines(result)
         assert len(lines) == 1 and named in lines[0], result.stderr[-2000:]
         assert sb.log == []
+
+
+def test_meltano_runs_twice_with_its_regenerated_config(meltano, tmp_path):
+    """`meltano run` writes the tap's config from its settings on every run (the spent refresh token included):
+    the second run works because the store, outside .meltano/, carries the rotated token."""
+    store = tmp_path / "tokens" / "gong-oauth.json"
+    with Sandbox(seed=31, gong_calls=120, clari_calls=0) as sb:
+        settings = {
+            f"TAP_CALLS_{name.upper()}": str(value)
+            for name, value in sb.gong_oauth_config(str(store)).items()
+        }
+        outputs = []
+        for run in (1, 2):
+            env = meltano.env(
+                tmp_path / "meltano",
+                sb,
+                sb.now - timedelta(days=SPAN_DAYS),
+                TARGET_JSONL_DESTINATION_PATH=str(tmp_path / f"out{run}"),
+                TAP_CALLS_REQUESTS_PER_SECOND="50",
+                TAP_CALLS_CLARI_API_KEY="",
+                TAP_CALLS_CLARI_API_PASSWORD="",
+                **settings,
+            )
+            sb.oauth.expire_all()  # each run needs a refresh: the second one with the store's refresh token
+            proc = meltano("--environment=sandbox", "run", "tap-calls", "target-jsonl", env=env)
+            outputs.append(proc.stdout + proc.stderr)
+            users = (tmp_path / f"out{run}" / "users.jsonl").read_text().splitlines()
+            assert sorted(json.loads(line)["id"] for line in users) == sorted(sb.gong.user_ids())
+        assert sb.oauth.refreshes == 2 and sb.oauth.refused == 0
+        assert all("Gong credentials: OAuth with refresh" in out for out in outputs)
+        assert stat.S_IMODE(store.stat().st_mode) == 0o600
+        state = "".join(p.read_text() for p in (tmp_path / "meltano" / "state").rglob("*.json"))
+        for secret in [OAuthIssuer.CLIENT_SECRET, *sb.oauth.all_tokens()]:
+            assert all(secret not in out for out in outputs)
+            assert secret not in state

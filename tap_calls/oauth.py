@@ -328,7 +328,8 @@ class GongOAuthAuthenticator(OAuthAuthenticator):
         # Its own session, not the SDK's private one (which also retries POSTs on read errors: a refresh Gong
         # may have processed already, i.e. a spent token).
         self.token_session = requests.Session()
-        self._retried: weakref.WeakSet[requests.PreparedRequest] = weakref.WeakSet()
+        # Each request's token at its last 401: a request is retried again only with a different token.
+        self._retried: weakref.WeakKeyDictionary[requests.PreparedRequest, str] = weakref.WeakKeyDictionary()
         self._warned_api_url = False
         # A token obtained because of a 401 that has not served a request yet: a 401 to it is no expiry (the
         # credentials are refused), so it is not renewed again; a refusal of every refresh token is final.
@@ -391,15 +392,17 @@ class GongOAuthAuthenticator(OAuthAuthenticator):
     def renew_after_unauthorized(self, request: requests.PreparedRequest) -> bool:
         """After a 401 on `request`: whether to retry it, with the access token renewed at most once per expiry.
 
-        Each request is retried once. The token is refreshed only when the request carried the current one (a
-        request that carried an older token finds the refreshed one in place when it is sent again).
+        The token is refreshed only when the request carried the current one (a request that carried an older
+        token finds the refreshed one in place when it is sent again), and not when the current one was itself
+        obtained for a 401 and has served no request since (then the credentials are refused: no expiry). A
+        request is retried once per token it carried, so one that meets two expiries still goes through.
         """
         with self._lock:
-            if request in self._retried:
-                return False
-            self._retried.add(request)
             used = _bearer(request)
-            if used and used == self.access_token:
+            if not used or self._retried.get(request) == used:
+                return False
+            self._retried[request] = used
+            if used == self.access_token:
                 if used == self._unproven:
                     return False  # refused right after a renewal: wrong credentials or scopes, not an expiry
                 self.logger.info("Gong answered 401 to the current access token: renewing it, then retrying")

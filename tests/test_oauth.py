@@ -80,9 +80,10 @@ def test_a_run_longer_than_two_token_lifetimes_refreshes_ahead_of_each_expiry(tm
         api = [s for s in sb.log if s.source == "gong"]
         span = max(s.t_start for s in api) - min(s.t_start for s in api)
         assert span > 2 * lifetime, f"the run lasted {span:.1f} s, not more than two token lifetimes"
-        # Refreshed ahead of expiry: at least one refresh per lifetime of the run, never a refused token,
-        # and at most one 401 per expiry (a request that was on the wire as its token ran out).
-        assert sb.oauth.refreshes >= 1 + int(span // lifetime)
+        # Requests more than two lifetimes apart cannot share a token: three tokens at least, each refreshed
+        # ahead of its expiry (never a refused refresh token), and at most one 401 per expiry (a request that
+        # was on the wire as its token ran out).
+        assert sb.oauth.refreshes >= 3
         assert sb.oauth.refused == 0
         assert statuses(sb, "oauth") == {200: sb.oauth.refreshes}
         assert statuses(sb)[401] <= sb.oauth.refreshes - 1
@@ -180,8 +181,10 @@ def test_a_new_authorization_in_config_replaces_a_refused_store(tmp_path):
 
 def test_two_processes_share_one_store(tmp_path):
     store = tmp_path / "store.json"
-    with Sandbox(seed=26, gong_calls=400, clari_calls=0, oauth_token_uses=15) as sb:
-        config = oauth_config(sb, store, requests_per_second=20)
+    lifetime = 2
+    with Sandbox(seed=26, gong_calls=600, clari_calls=0, oauth_expires_in=lifetime) as sb:
+        # Each process at Gong's 3 requests a second: both outlive several 2-second tokens.
+        config = oauth_config(sb, store, requests_per_second=3)
         catalog_file = tmp_path / "catalog.json"
         catalog_file.write_text(json.dumps(selecting(config, STREAMS)))
         config_file = tmp_path / "config.json"
@@ -205,9 +208,15 @@ def test_two_processes_share_one_store(tmp_path):
         for proc, (out, err) in zip(procs, outputs, strict=True):
             assert proc.returncode == 0, err[-3000:]
             check_complete(sb, parse(out))
-        # Neither process ever presented a refresh token the other had spent.
+        api = [s for s in sb.log if s.source == "gong"]
+        span = max(s.t_start for s in api) - min(s.t_start for s in api)
+        assert span > 2 * lifetime
+        # Neither process ever presented a refresh token the other had spent; one refresh per expiry between
+        # the two of them (a process whose token is due adopts the one the other just wrote to the store):
+        # about one per 1.5 s (the 0.5 s margin of a 2 s token), not one per process.
         assert sb.oauth.refused == 0
-        assert sb.oauth.refreshes <= 1 + len(sb.oauth.expired_tokens)
+        assert 3 <= sb.oauth.refreshes <= 1 + span / (lifetime * 0.75) + 1
+        assert statuses(sb)[401] <= sb.oauth.refreshes - 1
         assert set(statuses(sb)) <= {200, 401}
 
 
@@ -326,3 +335,15 @@ def test_meltano_runs_twice_with_its_regenerated_config(meltano, tmp_path):
         for secret in [OAuthIssuer.CLIENT_SECRET, *sb.oauth.all_tokens()]:
             assert all(secret not in out for out in outputs)
             assert secret not in state
+
+
+def test_a_401_naming_a_missing_scope_is_no_expiry(tmp_path):
+    with Sandbox(seed=32, gong_calls=50, clari_calls=0, gong_missing_scopes={"api:stats:scorecards"}) as sb:
+        config = oauth_config(
+            sb, tmp_path / "store.json", start_date=(sb.now - timedelta(days=20)).isoformat()
+        )
+        run = run_tap(config, catalog=selecting(config, {"users", "answered_scorecards"}))
+        assert sorted(run.ids("users")) == sorted(sb.gong.user_ids())
+        assert run.records["answered_scorecards"] == []
+        assert sb.oauth.refreshes == 1, "no refresh for a 401 that names a scope"
+        assert statuses(sb)[401] >= 1

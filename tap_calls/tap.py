@@ -559,8 +559,7 @@ class TapCalls(Tap):
                 self.logger.warning(
                     "the catalog selects streams of a source that is not configured, not synced: %s "
                     "(Gong: access_key and access_key_secret, access_token, or the oauth_* settings; Clari: "
-                    "clari_api_key and "
-                    "clari_api_password)",
+                    "clari_api_key and clari_api_password)",
                     ", ".join(elsewhere),
                 )
             if not any(stream.selected for stream in self.streams.values()):

@@ -84,6 +84,11 @@ class OAuthIssuer:
         with self._lock:
             return [token for token, valid in self._refresh.items() if valid]
 
+    def access_tokens(self) -> list[str]:
+        """The access tokens issued so far, oldest first."""
+        with self._lock:
+            return list(self._access)
+
     def all_tokens(self) -> list[str]:
         """Every refresh and access token issued (for tests that check no output shows one)."""
         with self._lock:

@@ -91,10 +91,28 @@ def test_a_run_longer_than_two_token_lifetimes_refreshes_ahead_of_each_expiry(tm
 
 
 def test_each_expiry_costs_one_401_and_one_refresh_shared_by_all_workers(tmp_path):
+    store = tmp_path / "store.json"
     with Sandbox(seed=22, gong_calls=800, clari_calls=0, oauth_token_uses=6) as sb:
-        config = oauth_config(sb, tmp_path / "store.json", requests_per_second=20)
+        # The store is written before a new access token is used: when Gong first sees a token, the store
+        # holds it, or a token issued after it (a refresh since).
+        seen: set[str] = set()
+        unsaved: list[str] = []
+        original_use = sb.oauth.use
+
+        def use(token: str) -> bool:
+            if token not in seen:
+                seen.add(token)
+                held = json.loads(store.read_text())["access_token"]
+                issued = sb.oauth.access_tokens()  # oldest first
+                if issued.index(held) < issued.index(token):
+                    unsaved.append(token)
+            return original_use(token)
+
+        sb.oauth.use = use  # type: ignore[method-assign]
+        config = oauth_config(sb, store, requests_per_second=20)
         run = run_tap(config, catalog=selecting(config, STREAMS))
         check_complete(sb, run)
+        assert len(seen) == sb.oauth.refreshes and unsaved == []
         expiries = len(sb.oauth.expired_tokens)
         assert expiries >= 3, "the run outlived more than two tokens"
         # One refresh per expiry for the whole run (plus the first), whichever worker met it first.

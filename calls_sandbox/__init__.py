@@ -36,6 +36,12 @@ Ground truth (deterministic for the same seed, ``now`` and sizes):
   ``expected_users()``, ``expected_topics(modified_gt, modified_lt)``, ``expected_scorecards(time_gt, time_lt)``,
   ``expected_templates()``, ``scorecard_index()`` (with each scorecard's hidden time), ``add_scorecards(n, from, to)``.
 
+Gong OAuth (``calls_sandbox.oauth``): ``POST /oauth2/generate-customer-token?grant_type=refresh_token&refresh_token=…``
+with Basic ``OAuthIssuer.CLIENT_ID:CLIENT_SECRET``; single-use refresh tokens (``invalid_grant`` once spent),
+access tokens expiring after ``Sandbox(oauth_expires_in=...)`` seconds (and after ``oauth_token_uses=`` API requests
+when set), ``api_base_url_for_customer`` = ``sb.gong_url``. ``sb.gong_oauth_config(store)`` gives the tap's OAuth
+settings with a freshly authorized refresh token; ``sb.oauth`` counts ``refreshes``, ``refused``, ``expired``.
+
 Observation and faults: ``sb.log`` (``Served`` entries), ``sb.clear_log()``, ``sb.stats()``,
 ``sb.inject(source, kind, path=None, count=1, **params)`` with kinds ``429`` (``retry_after``), ``status``
 (``code``, ``body``), ``reset``, ``slow`` (``delay``), ``malformed``, ``expire_cursor``.
@@ -45,7 +51,8 @@ Run it as a process with ``python -m calls_sandbox`` (see ``calls_sandbox.__main
 ``POST inject`` (``{"source", "kind", "path"?, "count"?, ...params}``), ``POST gong/add_calls``
 (``{"n", "started_from", "started_to", ...flags}``), ``POST gong/update_call`` (``{"id", ...changes}``),
 ``POST clari/add_calls`` (``{"n", "modified_from", "modified_to"}``), ``POST clari/modify`` (``{"ids", "at"}``),
-``POST gong/add_review`` (``{"review_time", "method"?}``), ``POST gong/revise_day`` (``{"day"}``).
+``POST gong/add_review`` (``{"review_time", "method"?}``), ``POST gong/revise_day`` (``{"day"}``),
+``POST oauth/authorize`` (a first refresh token and the app's client id/secret), ``GET oauth`` (counters).
 """
 
 from .clari_data import ClariCall

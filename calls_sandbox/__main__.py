@@ -110,6 +110,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cursor-ttl", type=float, default=600.0, help="seconds after which a Gong paging cursor expires"
     )
+    p.add_argument(
+        "--oauth-expires-in",
+        type=float,
+        default=86_400.0,
+        help="lifetime in seconds of the OAuth access tokens the token endpoint issues (expires_in)",
+    )
+    p.add_argument(
+        "--oauth-token-uses",
+        type=int,
+        default=None,
+        help="also expire an OAuth access token after this many Gong API requests; unset: time only",
+    )
     p.add_argument("--ready-file", default=None, help="also write the JSON line to this file once listening")
     return p
 
@@ -140,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         gong_latency=args.gong_latency,
         clari_latency=args.clari_latency,
         cursor_ttl=args.cursor_ttl,
+        oauth_expires_in=args.oauth_expires_in,
+        oauth_token_uses=args.oauth_token_uses,
         host=args.host,
         port=args.port,
     )

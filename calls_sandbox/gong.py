@@ -2,7 +2,8 @@
 
 What each piece mirrors:
 
-- Auth (§1.1, §1.2): ``Authorization: Basic b64(key:secret)`` or ``Bearer <token>``; otherwise 401
+- Auth (§1.1, §1.2): ``Authorization: Basic b64(key:secret)`` or ``Bearer <token>`` (the static token, or one
+  ``oauth.OAuthIssuer`` issued: 401 "The access token has expired" on every endpoint once it expired); otherwise 401
   ``{"requestId", "errors": ["Access denied"]}``, but 403 on ``GET /v2/users`` and ``GET /v2/workspaces`` (§4.2).
 - Paging (§2.2): fixed 100 per page, ``records.cursor`` absent on the last page, ``currentPageNumber`` from 0.
   POST endpoints read the cursor from the top-level body field only (a query-string cursor is ignored and page 1
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from .gong_data import GongData
     from .gong_more import GongMoreData
     from .http_types import Request
+    from .oauth import OAuthIssuer
 
 PAGE_SIZE = 100
 NO_CALLS = "No calls found corresponding to the provided filters"
@@ -56,6 +58,7 @@ class GongHost(Protocol):
     GONG_ACCESS_KEY: str
     GONG_ACCESS_KEY_SECRET: str
     GONG_ACCESS_TOKEN: str
+    oauth: OAuthIssuer
     seed: int
     gong: GongData
     gong_more: GongMoreData
@@ -98,8 +101,16 @@ class GongApi:
             expected = f"{self.sb.GONG_ACCESS_KEY}:{self.sb.GONG_ACCESS_KEY_SECRET}"
             return hmac.compare_digest(decoded, expected)
         if scheme.lower() == "bearer":
+            if self.sb.oauth.known(value):
+                return self.sb.oauth.use(value)
             return hmac.compare_digest(value, self.sb.GONG_ACCESS_TOKEN)
         return False
+
+    def expired_token(self, req: Request) -> bool:
+        """Whether the request carries an OAuth access token the sandbox issued and that has expired."""
+        header = req.headers.get("Authorization") or ""
+        scheme, _, value = header.strip().partition(" ")
+        return scheme.lower() == "bearer" and self.sb.oauth.known(value.strip())
 
     # ------------------------------------------------------------------------------------------------ cursors
     @staticmethod
@@ -179,6 +190,8 @@ class GongApi:
                 return self.error(405, f"Method {req.method} not allowed")
             return self.error(404, "Not found")
         if not self.authorized(req):
+            if self.expired_token(req):  # every endpoint: 401 for an issued token that has expired
+                return self.error(401, "The access token has expired")
             return self.error(403 if forbidden_style else 401, "Access denied")
         if denied := self.more.denied(req.method, path):
             return denied

@@ -4,6 +4,7 @@ One ``ThreadingHTTPServer`` on 127.0.0.1 serves three prefixes:
 
 - ``/gong/...``   -> ``gong.GongApi``   (``reference/gong_api.md``)
 - ``/clari/...``  -> ``clari.ClariApi`` (``reference/clari_api.md``)
+- ``/oauth2/...``  -> ``oauth.OAuthIssuer`` (Gong's token endpoint, ``reference/more_endpoints.md`` §11)
 - ``/_sandbox/...`` control endpoints (no auth) for a demo or benchmark that runs the sandbox as a process.
 
 Rate limits mirror Gong §4.1 (429 with an integer ``Retry-After``; a daily quota with a long ``Retry-After``) and,
@@ -38,6 +39,7 @@ from .gong import GongApi
 from .gong_data import GongData
 from .gong_more import GongMoreData
 from .http_types import Reply, Request
+from .oauth import OAuthIssuer
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -185,6 +187,8 @@ class Sandbox:
         clari_latency: float = 0.0,
         gong_latency: float = 0.0,
         cursor_ttl: float = 600.0,
+        oauth_expires_in: float = 86_400.0,
+        oauth_token_uses: int | None = None,
         cache_bytes: int = 64 * 1024 * 1024,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -258,6 +262,10 @@ class Sandbox:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.errors: list[str] = []  # tracebacks of handler crashes (served as 500)
+        # Gong OAuth (its token endpoint lives on this server too; api_base_url_for_customer is gong_url).
+        self.oauth = OAuthIssuer(
+            expires_in=oauth_expires_in, token_uses=oauth_token_uses, base_url=lambda: self.gong_url
+        )
         self._gong_api = GongApi(self)
         self._clari_api = ClariApi(self)
 
@@ -321,6 +329,21 @@ class Sandbox:
             "access_key": self.GONG_ACCESS_KEY,
             "access_key_secret": self.GONG_ACCESS_KEY_SECRET,
             "api_url": self.gong_url,
+        }
+
+    @property
+    def oauth_token_url(self) -> str:
+        return self.url + "/oauth2/generate-customer-token"
+
+    def gong_oauth_config(self, token_store: str, refresh_token: str | None = None) -> dict:
+        """The tap's Gong OAuth settings: the sandbox app's client, a refresh token (a new authorization when
+        none is given) and `token_store`. No api_url: the token's api_base_url_for_customer names the host."""
+        return {
+            "oauth_client_id": OAuthIssuer.CLIENT_ID,
+            "oauth_client_secret": OAuthIssuer.CLIENT_SECRET,
+            "oauth_refresh_token": refresh_token or self.oauth.authorize(),
+            "oauth_token_store": token_store,
+            "oauth_token_url": self.oauth_token_url,
         }
 
     def clari_config(self) -> dict:
@@ -401,6 +424,8 @@ class Sandbox:
             source, path = "gong", full_path[5:] or "/"
         elif full_path.startswith("/clari/") or full_path == "/clari":
             source, path = "clari", full_path[6:] or "/"
+        elif full_path.startswith("/oauth2/"):
+            source, path = "oauth", full_path
         else:
             source, path = "control", full_path
         req = Request(h.command, path, query, h.headers, raw)
@@ -472,6 +497,8 @@ class Sandbox:
     def _dispatch(self, req: Request, source: str) -> tuple[Reply, bool]:
         if source == "control":
             return self._control(req), False
+        if source == "oauth":
+            return self.oauth.handle(req), False
         reply, drop = self._decide(req, source)
         self._sleep(self.latency[source])  # added to every response, errors included
         return reply, drop
@@ -589,6 +616,24 @@ class Sandbox:
             return Reply(200, dumps({"ok": True}))
         if route == ("GET", "/_sandbox/truth"):
             return Reply(200, dumps(self.truth()))
+        if route == ("POST", "/_sandbox/oauth/authorize"):
+            return Reply(
+                200,
+                dumps(
+                    {
+                        "refresh_token": self.oauth.authorize(),
+                        "client_id": OAuthIssuer.CLIENT_ID,
+                        "client_secret": OAuthIssuer.CLIENT_SECRET,
+                        "token_url": self.oauth_token_url,
+                    }
+                ),
+            )
+        if route == ("GET", "/_sandbox/oauth"):
+            issuer = self.oauth
+            return Reply(
+                200,
+                dumps({"refreshes": issuer.refreshes, "refused": issuer.refused, "expired": issuer.expired}),
+            )
         if route == ("GET", "/_sandbox/health"):
             return Reply(200, dumps({"ok": True, "url": self.url}))
         try:

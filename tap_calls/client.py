@@ -12,6 +12,7 @@ import contextlib
 import email.utils
 import logging
 import random
+import re
 import threading
 import time
 import typing as t
@@ -34,6 +35,7 @@ from tap_calls.errors import (
     StopSource,
     TapCallsError,
 )
+from tap_calls.oauth import GongOAuthAuthenticator
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -44,6 +46,8 @@ if t.TYPE_CHECKING:
     from tap_calls.scheduler import Scheduler
 
 _json = msgspec.json.Decoder()
+# A Gong scope named in a 401 (more_endpoints.md §0.2): "You don't have permission to use 'api:…' in your app."
+_SCOPE_NAMED = re.compile(r"api:[A-Za-z0-9:_.-]+[A-Za-z0-9]")
 
 
 def response_json(response: requests.Response) -> t.Any:
@@ -125,6 +129,9 @@ class SourceStream(RESTStream[t.Any]):
     @property
     @override
     def url_base(self) -> str:
+        # An OAuth token names the host it is valid for (Gong's api_base_url_for_customer, tap_calls/oauth.py).
+        if isinstance(self.authenticator, GongOAuthAuthenticator):
+            return self.authenticator.api_base_url
         return str(self.config[self.url_setting]).rstrip("/")
 
     @property
@@ -157,6 +164,8 @@ class SourceStream(RESTStream[t.Any]):
             if wait is None:
                 ceiling = min(self.backoff_cap_seconds, self.backoff_base_seconds * 2**attempt)
                 wait = random.uniform(ceiling / 2, ceiling)
+            if response is not None and response.status_code == 401:
+                wait = 0.0  # the access token was renewed already (validate_response): no reason to wait
             if response is not None and response.status_code == 429:
                 # A 429 is about the whole source: every thread waits. A 5xx backoff is this request's alone.
                 self.scheduler.limiter.hold_until(time.monotonic() + wait)
@@ -199,6 +208,8 @@ class SourceStream(RESTStream[t.Any]):
             finally:
                 self.scheduler.observe(time.monotonic() - started)
             self.scheduler.credentials_ok = True
+            if isinstance(self.authenticator, GongOAuthAuthenticator):
+                self.authenticator.confirm(prepared_request)
             return response
 
         retrying = super().request_decorator(limited)
@@ -332,6 +343,10 @@ class SourceStream(RESTStream[t.Any]):
             raise RetriableAPIError(f"{self.source} {endpoint}: HTTP 429", response)
         if status >= 500:
             raise RetriableAPIError(f"{self.source} {endpoint}: HTTP {status}", response)
+        if status == 401 and self.renewed_credentials(response):
+            raise RetriableAPIError(
+                f"{self.source} {endpoint}: HTTP 401, retrying with a renewed access token", response
+            )
         if status in {401, 403}:
             raise Refused(status, endpoint, self.api_error_text(response))
         if 300 <= status < 400:
@@ -352,6 +367,16 @@ class SourceStream(RESTStream[t.Any]):
         except msgspec.DecodeError:
             # A truncated or garbled body is a transport fault, as good as a 502.
             raise RetriableAPIError(f"{self.source} {endpoint}: malformed JSON body", response) from None
+
+    def renewed_credentials(self, response: requests.Response) -> bool:
+        """After a 401: whether an OAuth access token was renewed (at most once per request) to retry with.
+
+        A 401 naming a missing scope (more_endpoints.md §0.2) is no expired token: no refresh for it.
+        """
+        auth = self.authenticator
+        if not isinstance(auth, GongOAuthAuthenticator) or _SCOPE_NAMED.search(self.api_error_text(response)):
+            return False
+        return auth.renew_after_unauthorized(response.request)
 
     def check_json(self, response: requests.Response) -> None:
         """Check that a 2xx body is JSON (default: decode it, once, for `parse_response`).
@@ -376,7 +401,8 @@ class SourceStream(RESTStream[t.Any]):
 
     def refusal(self, refused: Refused) -> ScopeMissing | AuthError:
         """What a 401/403 means for this source (Clari has one key pair and no scopes: credentials)."""
-        msg = f"{self.source} refused the credentials ({refused}); check {self.credential_settings}"
+        settings = getattr(self.authenticator, "credential_settings", None) or self.credential_settings
+        msg = f"{self.source} refused the credentials ({refused}); check {settings}"
         return AuthError(msg)
 
     # Records

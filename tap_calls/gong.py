@@ -29,6 +29,7 @@ from tap_calls.client import FullTableStream, Refused, SourceStream, quiet_child
 from tap_calls.dates import floor_second, iso, parse_datetime
 from tap_calls.errors import AuthError, CursorExpired, ScopeMissing, TapCallsError
 from tap_calls.keys import as_id, snake, snake_keys
+from tap_calls.oauth import GongOAuthAuthenticator, gong_authenticator
 from tap_calls.paging import (
     MAX_CURSOR_RESTARTS,
     CursorPaginator,
@@ -98,12 +99,9 @@ class GongStream(SourceStream):
 
     @cached_property
     @override
-    def authenticator(self) -> BasicAuthenticator | BearerTokenAuthenticator:
-        if self.config.get("access_token"):
-            return BearerTokenAuthenticator(token=self.config["access_token"])
-        return BasicAuthenticator(
-            username=self.config["access_key"], password=self.config["access_key_secret"]
-        )
+    def authenticator(self) -> GongOAuthAuthenticator | BasicAuthenticator | BearerTokenAuthenticator:
+        # OAuth refresh settings, else access_token, else the key pair; OAuth: one instance for the whole run.
+        return gong_authenticator(self)
 
     @override
     def get_new_paginator(self) -> CursorPaginator:

@@ -39,10 +39,18 @@ from tap_calls.dates import parse_datetime
 from tap_calls.errors import TapCallsError
 from tap_calls.gong import CallBatches, CallsStream, PartiesStream, TranscriptsStream, UsersStream
 from tap_calls.gong_more import gong_more_streams
+from tap_calls.oauth import DEFAULT_TOKEN_URL, KIND_NAMES, credential_kind, oauth_problem
 from tap_calls.redact import redact_secrets
 from tap_calls.scheduler import RateLimiter, Scheduler
 
-SECRET_SETTINGS = ("access_key_secret", "access_token", "clari_api_key", "clari_api_password")
+SECRET_SETTINGS = (
+    "access_key_secret",
+    "access_token",
+    "clari_api_key",
+    "clari_api_password",
+    "oauth_client_secret",
+    "oauth_refresh_token",
+)
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -67,6 +75,48 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Gong OAuth access token",
         description="Gong OAuth bearer token from your Gong app's token exchange; used instead of the key pair "
         "when set. Set api_url to the api_base_url_for_customer that came with it.",
+    ),
+    th.Property(
+        "oauth_client_id",
+        th.StringType,
+        title="Gong OAuth client id",
+        description="Client id of your Gong app (Gong: Admin center > Settings > Ecosystem > API > "
+        "Integrations > Create integration). With oauth_client_secret, oauth_refresh_token and "
+        "oauth_token_store, the tap refreshes its own access tokens; these win over access_token and the key "
+        "pair. See docs/oauth.md.",
+    ),
+    th.Property(
+        "oauth_client_secret",
+        th.StringType,
+        secret=True,
+        title="Gong OAuth client secret",
+        description="Client secret of your Gong app (HTTP Basic client authentication at the token endpoint).",
+    ),
+    th.Property(
+        "oauth_refresh_token",
+        th.StringType,
+        secret=True,
+        title="Gong OAuth refresh token",
+        description="The refresh token from authorizing the Gong app once. Gong's refresh tokens are single-use: "
+        "the tap keeps each rotated one in oauth_token_store, which wins over this setting while it holds one; "
+        "this one is used when the store is absent or empty, or when Gong refuses the store's token.",
+    ),
+    th.Property(
+        "oauth_token_store",
+        th.StringType,
+        title="Gong OAuth token store",
+        description="Path of a JSON file the tap reads and rewrites (mode 0600, atomically, under a lock) with "
+        "the rotated refresh token, the access token, its expiry and the API base URL. It must persist between "
+        "runs: under Meltano a path outside .meltano/ (e.g. ~/.local/state/tap-calls/gong-oauth.json), in a "
+        "container a mounted volume.",
+    ),
+    th.Property(
+        "oauth_token_url",
+        th.StringType,
+        default=DEFAULT_TOKEN_URL,
+        title="Gong OAuth token URL",
+        description="Gong's token endpoint; refreshes are POSTed here with grant_type=refresh_token and the "
+        "refresh token on the query string, and HTTP Basic client authentication.",
     ),
     th.Property(
         "api_url",
@@ -324,7 +374,9 @@ class TapCalls(Tap):
 
     @property
     def gong_configured(self) -> bool:
-        return bool(self.config.get("access_token") or self.config.get("access_key"))
+        """Gong credentials are set: the OAuth refresh settings, `access_token`, or the key pair (check_settings
+        rejects an incomplete set before a sync)."""
+        return credential_kind(self.config) is not None
 
     @property
     def clari_configured(self) -> bool:
@@ -335,21 +387,19 @@ class TapCalls(Tap):
         config = self.config
         if not self.gong_configured and not self.clari_configured:
             msg = (
-                "No source configured: set access_key and access_key_secret (or access_token) for Gong, "
-                "and/or clari_api_key and clari_api_password for Clari Copilot"
+                "No source configured: set access_key and access_key_secret (or access_token, or the OAuth "
+                "settings oauth_client_id, oauth_client_secret, oauth_refresh_token and oauth_token_store) for "
+                "Gong, and/or clari_api_key and clari_api_password for Clari Copilot"
             )
             raise TapCallsError(msg)
-        if (
-            config.get("access_key")
-            and not config.get("access_key_secret")
-            and not config.get("access_token")
-        ):
+        kind = credential_kind(config)
+        if kind == "oauth":
+            problem = oauth_problem(config)
+            if problem:
+                raise TapCallsError(problem)
+        if config.get("access_key") and not config.get("access_key_secret") and kind == "key_pair":
             raise TapCallsError("access_key is set but access_key_secret is not: set both (or access_token)")
-        if (
-            config.get("access_key_secret")
-            and not config.get("access_key")
-            and not config.get("access_token")
-        ):
+        if config.get("access_key_secret") and not config.get("access_key") and kind == "key_pair":
             raise TapCallsError("access_key_secret is set but access_key is not: set both (or access_token)")
         if bool(config.get("clari_api_key")) != bool(config.get("clari_api_password")):
             raise TapCallsError("Clari Copilot needs both clari_api_key and clari_api_password")
@@ -365,7 +415,7 @@ class TapCalls(Tap):
         start, end = config.get("start_date"), config.get("end_date")
         if start and end and parse_datetime(start) >= parse_datetime(end):
             raise TapCallsError("start_date must be before end_date")
-        for name in ("api_url", "clari_api_url"):
+        for name in ("api_url", "clari_api_url", "oauth_token_url"):
             self._check_url(name, str(config.get(name) or ""))
         for name in ("requests_per_second", "clari_requests_per_second"):
             if float(config[name]) <= 0:
@@ -386,6 +436,9 @@ class TapCalls(Tap):
     def discover_streams(self) -> list[Stream]:
         streams: list[Stream] = []
         everything = not self.gong_configured and not self.clari_configured
+        kind = credential_kind(self.config)
+        if kind is not None:
+            self.logger.info("Gong credentials: %s", KIND_NAMES[kind])
         if self.gong_configured or everything:
             gong = self.scheduler("Gong", "requests_per_second", 3, quota=10_000, period="day")
             batches = CallBatches()
@@ -505,8 +558,8 @@ class TapCalls(Tap):
             if elsewhere:
                 self.logger.warning(
                     "the catalog selects streams of a source that is not configured, not synced: %s "
-                    "(Gong: access_key and access_key_secret, or access_token; Clari: clari_api_key and "
-                    "clari_api_password)",
+                    "(Gong: access_key and access_key_secret, access_token, or the oauth_* settings; Clari: "
+                    "clari_api_key and clari_api_password)",
                     ", ".join(elsewhere),
                 )
             if not any(stream.selected for stream in self.streams.values()):

@@ -31,7 +31,7 @@ if t.TYPE_CHECKING:
 Newest = tuple["datetime", str]
 # At most this many finished ranges are kept in STATE (a handful in practice: adjacent ranges merge, and the
 # watermark swallows the leading ones). Past it the latest are dropped: re-read later, never lost.
-MAX_FINISHED_RANGES = 200
+MAX_FINISHED_RANGES = 40
 
 
 def _later(a: Newest | None, b: Newest | None) -> Newest | None:

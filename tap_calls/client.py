@@ -120,6 +120,10 @@ class SourceStream(RESTStream[t.Any]):
         self._counters_lock = threading.Lock()
         self._schema_written = False
         self.skipped = False
+        # Set once this stream is skipped for a scope: its requests not yet sent are dropped (never sent).
+        self.withdrawn: ScopeMissing | None = None
+        # Whether a request of this stream was answered (not refused) in this run.
+        self.answered = False
         self._session: requests.Session | None = None
 
     @property
@@ -191,7 +195,8 @@ class SourceStream(RESTStream[t.Any]):
         """Rate cap, latency and request count around every try; retries; one line when they run out."""
 
         def limited(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-            self.scheduler.limiter.acquire()
+            self.raise_if_withdrawn()
+            self.scheduler.limiter.acquire(check=self.raise_if_withdrawn)
             self._count(prepared_request)
             started = time.monotonic()
             try:
@@ -199,6 +204,7 @@ class SourceStream(RESTStream[t.Any]):
             finally:
                 self.scheduler.observe(time.monotonic() - started)
             self.scheduler.credentials_ok = True
+            self.answered = True
             return response
 
         retrying = super().request_decorator(limited)
@@ -219,6 +225,15 @@ class SourceStream(RESTStream[t.Any]):
                 raise TapCallsError(msg) from None
 
         return call
+
+    def raise_if_withdrawn(self) -> None:
+        """Drop a request of a stream skipped for a scope: it would only be refused again.
+
+        Raises:
+            Refused: the refusal that skipped the stream (its `refusal` gives the same ScopeMissing again).
+        """
+        if self.withdrawn is not None:
+            raise Refused(401, self.withdrawn.endpoint, self.withdrawn.detail)
 
     def _count(self, request: requests.PreparedRequest) -> None:
         """The SDK's `http_request_count` metric, one counter per endpoint for the whole run."""
@@ -417,7 +432,11 @@ class SourceStream(RESTStream[t.Any]):
             if self.replication_key is None:
                 self.log_summary()
         except Refused as refused:
-            verdict = self.refusal(refused)
+            try:
+                verdict = self.refusal(refused)  # may ask a cheap endpoint (Gong), within the request budget
+            except StopSource as stop:
+                self.stop_source(stop)
+                return
             if not isinstance(verdict, ScopeMissing):
                 raise verdict from None
             self.skip_for_scope(verdict)
@@ -435,7 +454,11 @@ class SourceStream(RESTStream[t.Any]):
         return self.request_records(context)
 
     def skip_for_scope(self, missing: ScopeMissing) -> None:
-        """One WARNING naming the stream and the scope to grant; the run goes on."""
+        """One WARNING naming the stream and the scope to grant; the run goes on. The stream's requests not
+        yet sent are withdrawn (`raise_if_withdrawn`); a second call changes nothing."""
+        if self.withdrawn is not None:
+            return
+        self.withdrawn = missing
         self.skipped = True
         self.scheduler.skipped_for_scope[self.name] = missing.scope
         self.logger.warning(

@@ -318,8 +318,20 @@ class GongMoreStream(GongStream):
 
     def scheduler_imap(self, fn: Callable[[t.Any], t.Any], items: Iterable[t.Any]) -> Iterator[t.Any]:
         """fn(item) for each item on the source's scheduler (as many in flight as the rate cap and the
-        latency call for), results in the items' order."""
-        return self.scheduler.imap(fn, items)
+        latency call for), results in the items' order.
+
+        Until a request of this stream was answered, the first item runs alone: a key without the stream's
+        scope then costs one refused request, not one per request in flight (the rest are never sent).
+        """
+        if self.answered:
+            return self.scheduler.imap(fn, items)
+        return self._first_alone(fn, iter(items))
+
+    def _first_alone(self, fn: Callable[[t.Any], t.Any], items: Iterator[t.Any]) -> Iterator[t.Any]:
+        for first in items:
+            yield fn(first)
+            break
+        yield from self.scheduler.imap(fn, items)
 
 
 class FullTableStream(GongMoreStream, _FullTable):

@@ -1,0 +1,199 @@
+"""Never a silent wrong answer (issue 27), over real HTTP against the sandbox.
+
+- Credentials that stop working during a run (Gong's bare 401/403 "Access denied" on endpoints that answered
+  before) stop the run: non-zero exit, one line naming the credential settings, never a scope, the last
+  committed STATE the last message.
+- A key without the scope of one stream skips that stream whether or not Gong names the scope; a key that can
+  read none of the selected Gong streams ends with the credentials line and a non-zero exit; `--test` ends
+  with one line listing the streams skipped for scope.
+- A refused stream sends no more requests: exactly one to its endpoint (the sandbox's own count).
+- Ids are strings at every depth, also when Gong sends them as JSON numbers.
+- One WARNING per skipped entry without an id: nothing is deduplicated on a missing key.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from calls_sandbox import Sandbox
+from calls_sandbox.gong_more import SCOPES
+from tests.harness import parse, selecting, tap_config
+
+# The Gong streams a key without scopes is tried on: one of each kind (windowed, full table, day).
+SOME_GONG = (
+    "calls",
+    "parties",
+    "transcripts",
+    "users",
+    "trackers",
+    "interaction_stats",
+    "user_daily_activity",
+)
+
+
+def run_cli(tmp_path: Path, config: dict, *args: str, streams: tuple[str, ...] | None = None):
+    """`tap-calls --config FILE [--catalog FILE] ARGS` as a user runs it."""
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(config))
+    command = [sys.executable, "-m", "tap_calls", "--config", str(config_file)]
+    if streams is not None:
+        catalog_file = tmp_path / "catalog.json"
+        catalog_file.write_text(json.dumps(selecting(config, streams)))
+        command += ["--catalog", str(catalog_file)]
+    result = subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=300, check=False, stdin=subprocess.DEVNULL
+    )
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    return result
+
+
+def lines(result, level: str) -> list[str]:
+    return [line for line in result.stderr.splitlines() if f"| {level}" in line]
+
+
+def config_for(sb: Sandbox, **settings) -> dict:
+    return tap_config(sb, "gong", days=20, **settings)
+
+
+# 1. Credentials that stop working mid-run -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["key", "token"])
+def test_credentials_revoked_mid_run_stop_the_run_naming_the_credentials(tmp_path, kind):
+    """An incremental run: Gong accepts its first 6 requests, then answers "Access denied" everywhere (a
+    revoked key, an expired token): exit 1, one ERROR line naming the credential setting, no scope anywhere,
+    no stream "skipped", and the last message is the last STATE the run committed."""
+    with Sandbox(seed=31, gong_calls=300, gong_span_days=30, clari_calls=0) as sb:
+        config = config_for(sb, start_date=(sb.now - timedelta(days=30)).isoformat())
+        if kind == "token":
+            del config["access_key"], config["access_key_secret"]
+            config["access_token"] = sb.GONG_ACCESS_TOKEN
+        first = run_cli(
+            tmp_path, {**config, "end_date": (sb.now - timedelta(days=10)).isoformat()}, streams=SOME_GONG
+        )
+        assert first.returncode == 0, first.stderr[-3000:]
+        sb.clear_log()
+        sb.gong_revoke_after = sb.gong_accepted + 6
+        result = run_cli(tmp_path, config, "--state", str(state_file(tmp_path, first)), streams=SOME_GONG)
+        statuses = [r.status for r in sb.log if r.source == "gong"]
+    assert len([s for s in statuses if s not in (401, 403)]) == 6  # the requests before the revocation
+    assert {401, 403} & set(statuses)
+    assert result.returncode == 1, result.stderr[-3000:]
+    errors = lines(result, "ERROR")
+    assert len(errors) == 1, result.stderr[-3000:]
+    assert "stopped accepting the credentials" in errors[0]
+    expected = "pass a current access_token" if kind == "token" else "access_key and access_key_secret"
+    assert expected in errors[0]
+    assert "scope" not in result.stderr.lower()
+    assert "skipped" not in result.stderr
+    assert (
+        Sandbox.GONG_ACCESS_TOKEN not in result.stderr and Sandbox.GONG_ACCESS_KEY_SECRET not in result.stderr
+    )
+    run = parse(result.stdout)
+    assert run.messages[-1]["type"] == "STATE"  # the last committed one (written again if records followed it)
+
+
+def state_file(tmp_path: Path, result) -> Path:
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(parse(result.stdout).states[-1]))
+    return path
+
+
+def test_credentials_revoked_after_a_stream_finished_still_stop_the_run(tmp_path):
+    """The calls were read in full with working credentials; the day stream's first request is refused
+    without a scope (the key was revoked meanwhile): that is the credentials, not a missing scope."""
+    with Sandbox(seed=32, gong_calls=120, gong_span_days=10, clari_calls=0) as sb:
+        config = config_for(sb)
+        first = run_cli(tmp_path, config, streams=("calls",))
+        assert first.returncode == 0, first.stderr[-2000:]
+        sb.gong_revoke_after = sb.gong_accepted + 1  # the next run's first request only is accepted
+        result = run_cli(tmp_path, config, streams=("users", "interaction_stats"))
+    assert result.returncode == 1, result.stderr[-3000:]
+    errors = lines(result, "ERROR")
+    assert len(errors) == 1 and "stopped accepting the credentials" in errors[0], result.stderr[-3000:]
+    assert "scope" not in result.stderr.lower()
+
+
+# 2. Scopes: one stream, every stream, --test -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("denial", ["named", "plain"])
+def test_a_missing_scope_skips_one_stream_and_sends_it_one_request(tmp_path, denial):
+    """Gong refuses POST /v2/stats/interaction (naming the scope, or a bare "Access denied" as Basic keys
+    get): `interaction_stats` is skipped with one WARNING naming the scope, the others complete, exit 0, and
+    exactly one request went to the refused endpoint (none of its other days was sent)."""
+    with Sandbox(
+        seed=33,
+        gong_calls=150,
+        gong_span_days=20,
+        clari_calls=0,
+        gong_missing_scopes={"api:stats:interaction"},
+        gong_scope_denial=denial,
+    ) as sb:
+        result = run_cli(
+            tmp_path, config_for(sb), streams=("calls", "interaction_stats", "user_daily_activity")
+        )
+        counts = sb.stats()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert counts.get(("gong", "/v2/stats/interaction", 401)) == 1
+    assert not [k for k in counts if k[1] == "/v2/stats/interaction" and k[2] != 401]
+    warnings = [w for w in lines(result, "WARNING") if "interaction_stats" in w]
+    assert len(warnings) == 1 and "api:stats:interaction" in warnings[0]
+    run = parse(result.stdout)
+    assert run.records["calls"] and run.records["user_daily_activity"]
+    assert not run.records["interaction_stats"]
+
+
+def test_a_key_without_any_scope_the_selection_needs_ends_with_the_credentials_line(tmp_path):
+    with Sandbox(
+        seed=34, gong_calls=100, gong_span_days=10, clari_calls=0, gong_missing_scopes=set(SCOPES.values())
+    ) as sb:
+        result = run_cli(tmp_path, config_for(sb), streams=SOME_GONG)
+    assert result.returncode == 1, result.stderr[-3000:]
+    errors = lines(result, "ERROR")
+    assert len(errors) == 1, result.stderr[-3000:]
+    assert "Gong refused every selected stream" in errors[0] and "access_key" in errors[0]
+    assert not parse(result.stdout).records
+    assert parse(result.stdout).messages[-1]["type"] == "STATE"
+
+
+def test_connection_test_ends_with_the_streams_skipped_for_scope(tmp_path):
+    missing = {"api:stats:interaction", "api:library:read"}
+    with Sandbox(
+        seed=35, gong_calls=100, gong_span_days=10, clari_calls=0, gong_missing_scopes=missing
+    ) as sb:
+        result = run_cli(tmp_path, config_for(sb), "--test")
+    assert result.returncode == 0, result.stderr[-3000:]
+    last = [line for line in result.stderr.splitlines() if "| " in line][-1]
+    assert "--test: streams skipped for scope: " in last
+    listed = last.split("streams skipped for scope: ")[1].split(";")[0]
+    assert listed == (
+        "interaction_stats (api:stats:interaction), library_folder_calls (api:library:read), "
+        "library_folders (api:library:read)"
+    )
+
+
+def test_connection_test_with_every_scope_missing_fails_naming_the_credentials(tmp_path):
+    with Sandbox(
+        seed=36, gong_calls=50, gong_span_days=10, clari_calls=0, gong_missing_scopes=set(SCOPES.values())
+    ) as sb:
+        result = run_cli(tmp_path, config_for(sb), "--test")
+    assert result.returncode == 1
+    errors = lines(result, "ERROR")
+    assert len(errors) == 1 and "Gong refused every selected stream" in errors[0]
+    assert "--test: streams skipped for scope: " in lines(result, "WARNING")[-1]
+
+
+def test_connection_test_with_every_scope_names_none_skipped(tmp_path):
+    with Sandbox(seed=37, gong_calls=50, gong_span_days=10, clari_calls=0) as sb:
+        result = run_cli(
+            tmp_path, config_for(sb, start_date=(sb.now - timedelta(days=5)).isoformat()), "--test"
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "--test: no stream skipped for scope" in result.stderr

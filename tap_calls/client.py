@@ -15,6 +15,7 @@ import random
 import threading
 import time
 import typing as t
+from functools import cached_property
 from urllib.parse import urlparse
 
 import msgspec
@@ -34,6 +35,7 @@ from tap_calls.errors import (
     StopSource,
     TapCallsError,
 )
+from tap_calls.keys import Conform, ids_as_strings
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -482,9 +484,17 @@ class SourceStream(RESTStream[t.Any]):
                 "%s stopped early: %s; the next run resumes from the last STATE", self.source, reason
             )
 
+    @cached_property
+    def conform_ids(self) -> Conform | None:
+        """Numbers where this stream's schema says string (ids Gong sends as int64) made strings, in place."""
+        return ids_as_strings(self.schema)
+
     @override
     def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
-        """Skip a record without its primary key (one WARNING each); count the others."""
+        """Ids (every field the schema types as a string) as strings at every depth; skip a record without
+        its primary key (one WARNING each); count the others."""
+        if self.conform_ids is not None:
+            self.conform_ids(row)
         missing = [key for key in self.primary_keys or () if row.get(key) is None or row.get(key) == ""]
         if missing:
             self.records_without_key += 1

@@ -755,9 +755,10 @@ class _CallsRun(WindowedRun):
             record = call_record(call, include_media_urls=self.include_media)
             if record["is_private"] and not self.include_private:
                 continue
-            if record["id"] in progress.seen:
-                continue
-            progress.seen.add(record["id"])
+            if record["id"] is not None:  # calls without an id are each skipped with a WARNING
+                if record["id"] in progress.seen:
+                    continue
+                progress.seen.add(record["id"])
             # Taken before the SDK sees the record: it may drop deselected properties in place.
             # Parties kept as JSON bytes: dozens of batches may wait for their transcripts (MAX_WAITING_BATCHES)
             # and Python objects for 100 calls' parties are ~10x their JSON (benchmark row 5, peak RSS).
@@ -1188,7 +1189,7 @@ class UsersStream(GongStream, FullTableStream):
     def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         users = restart_on_expiry(
             lambda: self.request_records(context),
-            key=lambda u: repr(u.get("id")),
+            key=lambda u: as_id(u.get("id")),  # None: never a repeat of another user without an id
             what=self.path,
             logger=self.logger,
         )

@@ -293,12 +293,16 @@ class Shared:
                         )
                         workspace_ids = [None]
                 folders: dict[str, Record] = {}
+                without_id: list[Record] = []  # each skipped with its own WARNING, never taken for another
                 listings = stream.scheduler_imap(stream.list_folders, workspace_ids)
                 for workspace_id, raws in zip(workspace_ids, listings, strict=True):
                     for raw in raws:
                         record = library_folder_record(raw, workspace_id)
-                        folders.setdefault(record["id"], record)
-                self._folders = list(folders.values())
+                        if record["id"] is None:
+                            without_id.append(record)
+                        else:
+                            folders.setdefault(record["id"], record)
+                self._folders = [*folders.values(), *without_id]
             return self._folders
 
 
@@ -480,7 +484,7 @@ class LibraryFolderCallsStream(FullTableStream):
                 self.interval_hours,
             )
             return
-        folder_ids = [folder["id"] for folder in self.shared.folders()]
+        folder_ids = [folder["id"] for folder in self.shared.folders() if folder["id"] is not None]
         for records in self.scheduler_imap(self.folder_content, folder_ids):
             yield from records
         self.stream_state[self.state_key] = self.run_started_at.isoformat()
@@ -631,7 +635,7 @@ class AnsweredScorecardsStream(DayStream):
         context = {"from": window.start.isoformat(), "to": window.end.isoformat()}
         raws = restart_on_expiry(
             lambda: self.request_records(context),
-            key=lambda raw: repr(raw.get("answeredScorecardId")),
+            key=lambda raw: as_id(raw.get("answeredScorecardId")),
             what=self.path,
             logger=self.logger,
         )
@@ -662,7 +666,7 @@ class StatsStream(DayStream):
         context = {"from": window.start.isoformat(), "to": window.end.isoformat()}
         return restart_on_expiry(
             lambda: self.request_records(context),
-            key=lambda raw: repr(raw.get("userId")),
+            key=lambda raw: as_id(raw.get("userId")),
             what=self.path,
             logger=self.logger,
         )

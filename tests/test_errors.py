@@ -14,16 +14,19 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from calls_sandbox import Sandbox
 from calls_sandbox.gong_more import SCOPES
-from tests.harness import parse, selecting, tap_config
+from tap_calls.keys import is_id_field
+from tests.harness import parse, run_tap, selecting, tap_config
 
 # The Gong streams a key without scopes is tried on: one of each kind (windowed, full table, day).
 SOME_GONG = (
@@ -96,7 +99,9 @@ def test_credentials_revoked_mid_run_stop_the_run_naming_the_credentials(tmp_pat
         Sandbox.GONG_ACCESS_TOKEN not in result.stderr and Sandbox.GONG_ACCESS_KEY_SECRET not in result.stderr
     )
     run = parse(result.stdout)
-    assert run.messages[-1]["type"] == "STATE"  # the last committed one (written again if records followed it)
+    assert (
+        run.messages[-1]["type"] == "STATE"
+    )  # the last committed one (written again if records followed it)
 
 
 def state_file(tmp_path: Path, result) -> Path:
@@ -197,3 +202,72 @@ def test_connection_test_with_every_scope_names_none_skipped(tmp_path):
         )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "--test: no stream skipped for scope" in result.stderr
+
+
+# 4. Ids are strings at every depth ---------------------------------------------------------------------------
+
+
+def numbers_in_id_fields(value, path: str = "") -> list[str]:
+    """Paths of numbers (not booleans) under an id field, at any depth."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in numbers_in_id_fields(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [p for v in value for p in numbers_in_id_fields(v, f"{path}[]")]
+    name = path.rsplit(".", 1)[-1].removesuffix("[]")
+    if isinstance(value, int | float) and not isinstance(value, bool) and is_id_field(name):
+        return [path]
+    return []
+
+
+def test_ids_gong_sends_as_numbers_come_out_as_strings_at_every_depth():
+    """The sandbox sends every all-digit Gong id as a JSON number (the spec's int64): every record of every
+    Gong stream validates against its own schema (strings where it says string), and the ids are the
+    sandbox's, digit for digit (19-digit ids are beyond a float's precision)."""
+    with Sandbox(seed=38, gong_calls=200, gong_span_days=20, clari_calls=0, gong_numeric_ids=True) as sb:
+        config = config_for(sb, start_date=(sb.now - timedelta(days=21)).isoformat())
+        run = run_tap(config)
+        served = sb.log
+    numeric = [r for r in served if r.path == "/v2/calls/extensive" and r.status == 200]
+    assert numeric, "the sandbox answered"
+    gong = [s for s in run.records if not s.startswith("clari")]
+    assert len(gong) == 13, sorted(run.records)
+    for stream in gong:
+        validator = jsonschema.Draft4Validator(run.schemas[stream])
+        for record in run.records[stream]:
+            validator.validate(record)
+            assert numbers_in_id_fields(record) == [], (stream, numbers_in_id_fields(record)[:5])
+    calls = sb.gong.expected_calls(sb.now - timedelta(days=21), None)
+    assert sorted(run.ids("calls")) == sorted(c.id for c in calls)
+    parties = {
+        (c.id, p["id"], p.get("userId"), p.get("speakerId"))
+        for c in calls
+        for p in sb.gong.parties(c.id) or ()
+    }
+    assert {(r["call_id"], r["id"], r["user_id"], r["speaker_id"]) for r in run.records["parties"]} == parties
+    nested = {(r["id"], p["id"], p["user_id"]) for r in run.records["calls"] for p in r["parties"] or ()}
+    assert nested == {(c, p, u) for c, p, u, _ in parties}
+    speakers = [s for r in run.records["calls"] for s in (r["interaction"] or {}).get("speakers") or ()]
+    assert speakers and all(isinstance(s["id"], str) for s in speakers)
+    assert any(isinstance(s.get("user_id"), str) for s in speakers)
+    monologues = [m for r in run.records["transcripts"] for m in r["transcript"]]
+    assert any(m["speaker_name"] for m in monologues), "numeric speaker ids still join their parties"
+    assert sorted(run.ids("users")) == sorted(sb.gong.user_ids())
+
+
+# 5. Nothing deduplicated on a missing key ----------------------------------------------------------------------
+
+
+def test_two_users_without_an_id_are_two_warnings(caplog):
+    with Sandbox(seed=39, gong_calls=20, gong_span_days=5, gong_users=130, clari_calls=0) as sb:
+        for index in (5, 110):  # one on each page of GET /v2/users (100 a page)
+            sb.gong.users[index] = {k: v for k, v in sb.gong.users[index].items() if k != "id"}
+        with caplog.at_level(logging.WARNING):
+            run = run_tap(config_for(sb), catalog=selecting(config_for(sb), {"users"}))
+        expected = sorted(u["id"] for u in sb.gong.users if "id" in u)
+    warnings = [
+        r.getMessage()
+        for r in caplog.records
+        if "users: skipped a record from Gong without id" in r.getMessage()
+    ]
+    assert len(warnings) == 2
+    assert sorted(run.ids("users")) == expected and len(expected) == 128

@@ -534,7 +534,8 @@ class FullTableStream(SourceStream):
     @property
     @override
     def emit_activate_version_messages(self) -> bool:
-        return True
+        # On unless the setting turns it off (the SDK's own default is off).
+        return self.config.get("emit_activate_version_messages") is not False
 
 
 def quiet_child_syncs(record: logging.LogRecord) -> bool:

@@ -182,6 +182,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Longest Retry-After the tap sleeps through; a longer one (a spent daily quota) ends the run "
         "with a clear message and a resumable state.",
     ),
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType,
+        default=True,
+        title="Emit ACTIVATE_VERSION messages",
+        description="Full-table streams announce each complete read with ACTIVATE_VERSION, so targets that "
+        "support it (target-postgres) drop or mark rows that vanished. false for a target that does not "
+        "know the message (target-jsonl warns about each one).",
+    ),
 ).to_dict()
 
 NUMBER_SETTINGS = (

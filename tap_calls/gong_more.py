@@ -283,7 +283,8 @@ class Shared:
                     try:
                         workspace_ids = [str_id(w.get("id")) for w in self.workspaces()]
                     except Refused as refused:
-                        verdict = stream.refusal(refused)
+                        assert self.workspaces_stream is not None  # its scope is the one missing
+                        verdict = self.workspaces_stream.refusal(refused)
                         if not isinstance(verdict, ScopeMissing):
                             raise verdict from None
                         stream.logger.info(

@@ -271,3 +271,23 @@ def test_two_users_without_an_id_are_two_warnings(caplog):
     ]
     assert len(warnings) == 2
     assert sorted(run.ids("users")) == expected and len(expected) == 128
+
+
+def test_a_plain_refusal_of_the_workspace_list_names_its_scope(caplog):
+    """A Basic key without api:workspaces:read gets a bare "Access denied" on GET /v2/workspaces: folders are
+    listed once without a workspace, and the line names the workspaces scope, not the library's."""
+    with (
+        Sandbox(
+            seed=40,
+            gong_calls=30,
+            gong_span_days=5,
+            clari_calls=0,
+            gong_missing_scopes={"api:workspaces:read"},
+            gong_scope_denial="plain",
+        ) as sb,
+        caplog.at_level(logging.INFO),
+    ):
+        run = run_tap(config_for(sb), catalog=selecting(config_for(sb), {"library_folders"}))
+    assert sorted(run.ids("library_folders")) == sorted(f["id"] for f in sb.gong_more.folders)
+    lines_ = [r.getMessage() for r in caplog.records if "no workspace list" in r.getMessage()]
+    assert len(lines_) == 1 and "api:workspaces:read" in lines_[0]

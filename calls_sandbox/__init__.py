@@ -27,7 +27,10 @@ Ground truth (deterministic for the same seed, ``now`` and sizes):
 - ``sb.gong_more`` (``gong_more.GongMoreData``): scorecards, answered scorecards, trackers, call outcomes, library
   folders and their calls, day-by-day activity and interaction stats (company zone ``gong_time_zone``, default
   ``US/Pacific``), ``add_review(...)`` and ``revise_day(...)`` while running; ``Sandbox(gong_missing_scopes={...})``
-  makes the endpoints needing those scopes answer 401 naming the scope.
+  makes the endpoints needing those scopes answer 401 naming the scope (``gong_scope_denial="plain"``: a bare
+  401 "Access denied", as Basic keys get); ``gong_revoke_after=N`` (or ``sb.revoke_gong_credentials()``) makes
+  Gong refuse the credentials after N requests, as after a key is revoked or a token expired;
+  ``gong_numeric_ids=True`` sends every all-digit id as a JSON number (Gong's spec says int64), at every depth.
 - ``sb.clari.calls`` (full ``/call-details`` dicts), ``sb.clari.expected_calls(modified_gt, modified_lt,
   include_private=False, include_unknown_to_details=False)``, ``sb.clari.add_calls(n, modified_from, modified_to)``, ``sb.clari.modify(ids, at)``,
   ``sb.clari.details_missing`` (ids whose details 404), ``sb.clari.private_ids``, ``sb.clari.users``,

@@ -105,6 +105,29 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="Clari requests per second above which it answers 429; unset: no limit",
     )
+    p.add_argument(
+        "--gong-revoke-after",
+        type=int,
+        default=None,
+        help="Gong refuses the credentials (401/403 Access denied) after this many requests; unset: never",
+    )
+    p.add_argument(
+        "--gong-numeric-ids",
+        action="store_true",
+        help="send every all-digit Gong id as a JSON number (the spec's int64), at every depth",
+    )
+    p.add_argument(
+        "--gong-missing-scope",
+        action="append",
+        default=[],
+        help="a scope the Gong key lacks (repeatable): its endpoints answer 401",
+    )
+    p.add_argument(
+        "--gong-scope-denial",
+        choices=["named", "plain"],
+        default="named",
+        help="how a missing scope is refused: 401 naming the scope, or a plain 401 Access denied",
+    )
     p.add_argument("--gong-latency", type=float, default=0.0, help="seconds added to every Gong answer")
     p.add_argument("--clari-latency", type=float, default=0.0, help="seconds added to every Clari answer")
     p.add_argument(
@@ -150,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         gong_quota_retry_after=args.gong_quota_retry_after,
         clari_rate_limit=args.clari_rate_limit,
         gong_latency=args.gong_latency,
+        gong_revoke_after=args.gong_revoke_after,
+        gong_numeric_ids=args.gong_numeric_ids,
+        gong_missing_scopes=args.gong_missing_scope,
+        gong_scope_denial=args.gong_scope_denial,
         clari_latency=args.clari_latency,
         cursor_ttl=args.cursor_ttl,
         oauth_expires_in=args.oauth_expires_in,

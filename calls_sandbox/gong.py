@@ -48,6 +48,20 @@ NO_CALLS = "No calls found corresponding to the provided filters"
 NO_USERS = "No users found corresponding to the provided filters"
 
 
+_ID_KEY = re.compile(r"(?:^id|Id|Ids)$")
+
+
+def numeric_ids(value: object, key: str = "") -> object:
+    """`value` with every all-digit string under an id key (`id`, `...Id`, `...Ids`) as a JSON number."""
+    if isinstance(value, dict):
+        return {k: numeric_ids(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [numeric_ids(v, key) for v in value]
+    if isinstance(value, str) and value.isdigit() and _ID_KEY.search(key):
+        return int(value)
+    return value
+
+
 class BadRequest(Exception):
     """A 400 with the given message."""
 
@@ -63,6 +77,9 @@ class GongHost(Protocol):
     gong: GongData
     gong_more: GongMoreData
     gong_missing_scopes: set[str]
+    gong_scope_denial: str
+    gong_revoke_after: int | None
+    gong_numeric_ids: bool
     gong_split_transcripts: bool
     cursor_ttl: float
     cache: ByteLRU
@@ -79,6 +96,8 @@ class GongApi:
         self._cursor_key = hashlib.sha256(f"cursor:{sandbox.seed}:{time.time_ns()}".encode()).digest()
         self._match_cache: OrderedDict[tuple, list[GongCall]] = OrderedDict()
         self._match_lock = threading.Lock()
+        self._auth_lock = threading.Lock()
+        self.accepted = 0  # requests answered with valid credentials (for `gong_revoke_after`)
         self.more = GongMoreApi(self)
 
     # ------------------------------------------------------------------------------------------------ helpers
@@ -88,6 +107,20 @@ class GongApi:
 
     def ok(self, body: dict) -> Reply:
         return Reply(200, dumps({"requestId": self.sb.request_id(), **body}))
+
+    def revoke(self) -> None:
+        """From now on the credentials are refused everywhere (an expired token, a revoked key)."""
+        with self._auth_lock:
+            self.sb.gong_revoke_after = min(self.accepted, self.sb.gong_revoke_after or self.accepted)
+
+    def still_valid(self) -> bool:
+        """Counts one request with valid credentials; False once `gong_revoke_after` were answered."""
+        with self._auth_lock:
+            limit = self.sb.gong_revoke_after
+            if limit is not None and self.accepted >= limit:
+                return False
+            self.accepted += 1
+            return True
 
     def authorized(self, req: Request) -> bool:
         header = req.headers.get("Authorization") or ""
@@ -189,7 +222,7 @@ class GongApi:
             if path in known_paths or call_match or user_match:
                 return self.error(405, f"Method {req.method} not allowed")
             return self.error(404, "Not found")
-        if not self.authorized(req):
+        if not self.authorized(req) or not self.still_valid():
             if self.expired_token(req):  # every endpoint: 401 for an issued token that has expired
                 return self.error(401, "The access token has expired")
             return self.error(403 if forbidden_style else 401, "Access denied")

@@ -604,6 +604,8 @@ class GongMoreApi:
         """401 naming the scope when the sandbox was told the key lacks it."""
         scope = SCOPES.get((method, path))
         if scope is not None and scope in self.sb.gong_missing_scopes:
+            if self.sb.gong_scope_denial == "plain":
+                return self.api.error(401, "Access denied")
             return self.api.error(401, f"You don't have permission to use '{scope}' in your app.")
         return None
 

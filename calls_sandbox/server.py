@@ -35,7 +35,7 @@ from .clari import ClariApi
 from .clari_data import ClariData
 from .clari_more import ClariMoreData
 from .common import ByteLRU, dumps, iso_utc_ms, parse_iso
-from .gong import GongApi
+from .gong import GongApi, numeric_ids
 from .gong_data import GongData
 from .gong_more import GongMoreData
 from .http_types import Reply, Request
@@ -165,6 +165,9 @@ class Sandbox:
         gong_workspaces: int = 2,
         gong_time_zone: str = "US/Pacific",
         gong_missing_scopes: Iterable[str] = (),
+        gong_scope_denial: str = "named",
+        gong_revoke_after: int | None = None,
+        gong_numeric_ids: bool = False,
         private_ratio: float = 0.05,
         imported_ratio: float = 0.03,
         transcript_ratio: float = 0.9,
@@ -216,6 +219,17 @@ class Sandbox:
         # The company's zone (stats answers name it) and the scopes the key lacks (a set tests may change).
         self.gong_more = GongMoreData(self.gong, seed=seed, time_zone=gong_time_zone)
         self.gong_missing_scopes = set(gong_missing_scopes)
+        # How a missing scope is refused: "named" (401 naming the scope, as Gong does for OAuth apps) or
+        # "plain" (401 "Access denied", as the spec documents for Basic keys: the scope is not named).
+        if gong_scope_denial not in ("named", "plain"):
+            raise ValueError("gong_scope_denial must be 'named' or 'plain'")
+        self.gong_scope_denial = gong_scope_denial
+        # The credentials stop working (a token that expired, a key revoked) once this many Gong requests were
+        # answered with them: every later one gets Gong's "Access denied" (`revoke_gong_credentials()` at once).
+        self.gong_revoke_after = gong_revoke_after
+        # Gong's spec types ids as int64: when set, every id that is all digits goes out as a JSON number, at
+        # every depth (`id`, `...Id`, `...Ids` keys), as a client generated from the spec would see them.
+        self.gong_numeric_ids = gong_numeric_ids
         self.clari = ClariData(
             seed=seed,
             now=now,
@@ -543,6 +557,8 @@ class Sandbox:
             malformed = fault.kind == "malformed"
         api = self._gong_api if source == "gong" else self._clari_api
         reply = api.handle(req)
+        if source == "gong" and self.gong_numeric_ids and reply.status == 200:
+            reply = Reply(200, dumps(numeric_ids(json.loads(reply.body))), reply.headers)
         if malformed:
             body = (
                 reply.body if len(reply.body) > 2 else dumps({"requestId": self.request_id(), "errors": []})
@@ -574,6 +590,15 @@ class Sandbox:
         return Reply(code, dumps({"errorMessage": text}))
 
     # ------------------------------------------------------------------------------------------ control
+    @property
+    def gong_accepted(self) -> int:
+        """Gong requests answered with valid credentials so far (what `gong_revoke_after` counts)."""
+        return self._gong_api.accepted
+
+    def revoke_gong_credentials(self) -> None:
+        """Gong refuses the credentials from now on ("Access denied"), as after a key is revoked."""
+        self._gong_api.revoke()
+
     def truth(self) -> dict:
         """Ids the sandbox holds (what a complete extraction should find)."""
         calls = self.gong.calls

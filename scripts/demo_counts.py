@@ -1,5 +1,5 @@
-"""Print the records per stream in DIR/*.jsonl (the demo's DIR is output/demo), compactly, every stream found,
-checked against what the running sandbox expects where its ground truth says (the streams of STREAMS).
+"""Print the records per stream in DIR/*.jsonl (the demo's DIR is output/demo) next to what the running
+sandbox expects.
 
 Usage: python scripts/demo_counts.py --url SANDBOX_URL --output DIR --seed N --gong-calls N ...
 (the sandbox's own parameters: parties are counted by rebuilding its deterministic data).
@@ -12,16 +12,16 @@ import argparse
 import json
 import sys
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
-STREAMS = ("calls", "parties", "transcripts", "users", "clari_calls")
-KEYS = {
-    "calls": ("id",),
-    "parties": ("call_id", "id"),
-    "transcripts": ("call_id",),
-    "users": ("id",),
-    "clari_calls": ("id",),
-}
+
+def primary_keys() -> dict[str, tuple[str, ...]]:
+    """The primary key of every stream the tap has (whichever sources are configured)."""
+    from tap_calls.tap import TapCalls  # noqa: PLC0415 (the tap's venv runs this script)
+
+    tap = TapCalls(config={}, parse_env_config=False, validate_config=False)
+    return {name: tuple(stream.primary_keys or ()) for name, stream in tap.streams.items()}
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -32,6 +32,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def expected_counts(args: argparse.Namespace) -> dict[str, int]:
+    """What a complete run reads from the running sandbox, per stream (-1: could not be worked out)."""
     with urllib.request.urlopen(f"{args.url}/_sandbox/truth", timeout=30) as resp:  # noqa: S310 (local sandbox)
         truth = json.load(resp)
     calls = set(truth["gong_call_ids"])
@@ -41,7 +42,7 @@ def expected_counts(args: argparse.Namespace) -> dict[str, int]:
         "users": len(truth["gong_user_ids"]),
         "clari_calls": len(truth["clari_call_ids"]),
     }
-    # The truth lists no parties: rebuild the same deterministic data set and count them.
+    # The truth lists no parties nor the other streams: rebuild the same deterministic data set and count.
     from calls_sandbox import Sandbox  # noqa: PLC0415 (only needed here)
     from calls_sandbox.data import parse_iso  # noqa: PLC0415
 
@@ -51,12 +52,29 @@ def expected_counts(args: argparse.Namespace) -> dict[str, int]:
         gong_calls=args.gong_calls,
         gong_span_days=args.gong_span_days,
         clari_calls=args.clari_calls,
+        clari_span_days=args.clari_span_days,
     )
-    twin_ids = {c.id for c in twin.gong.expected_calls()}
-    if twin_ids != calls:
-        counts["parties"] = -1  # could not rebuild: parameters differ
-    else:
-        counts["parties"] = sum(len(twin.gong.parties(c)) for c in twin.gong.expected_calls())
+    if {c.id for c in twin.gong.expected_calls()} != calls:
+        return {**counts, "parties": -1}  # could not rebuild: parameters differ
+    counts["parties"] = sum(len(twin.gong.parties(c)) for c in twin.gong.expected_calls())
+    more, clari = twin.gong_more, twin.clari_more
+    # The demo starts a day before the span; the stats streams read up to the company's yesterday.
+    first = (twin.now - timedelta(days=args.gong_span_days + 2)).date()
+    counts.update(
+        workspaces=len(twin.gong.workspaces),
+        scorecards=len(more.scorecards),
+        answered_scorecards=len(more.expected_answered()),
+        trackers=len(more.trackers),
+        call_outcomes=len(more.call_outcomes),
+        library_folders=len(more.folders),
+        library_folder_calls=sum(len(more.folder_content(f["id"])["calls"]) for f in more.folders),
+        user_daily_activity=len(more.expected_daily_activity(first, more.today())),
+        interaction_stats=len(more.expected_interaction_stats(first, more.today())),
+        clari_users=len(clari.expected_users()),
+        clari_topics=len(clari.expected_topics()),
+        clari_scorecards=len(clari.expected_scorecards()),
+        clari_scorecard_templates=len(clari.expected_templates()),
+    )
     return counts
 
 
@@ -68,37 +86,29 @@ def main() -> int:
     p.add_argument("--gong-calls", type=int, default=1250)
     p.add_argument("--gong-span-days", type=float, default=400)
     p.add_argument("--clari-calls", type=int, default=300)
+    p.add_argument("--clari-span-days", type=float, default=400)
     args = p.parse_args()
 
     expected = expected_counts(args)
+    keys_of = primary_keys()
+    # Every stream that wrote a file, and every stream the sandbox has data for.
+    emitted = {path.stem for path in args.output.glob("*.jsonl")}
+    streams = sorted(emitted | {name for name, n in expected.items() if n != 0}, key=list(keys_of).index)
     ok = True
-    cells = []
-    found = sorted(p.stem for p in args.output.glob("*.jsonl"))
-    for stream in [*STREAMS, *(s for s in found if s not in STREAMS)]:
+    rows = []
+    for stream in streams:
         records = read_jsonl(args.output / f"{stream}.jsonl")
-        if stream not in expected:
-            cells.append(f"{stream} {len(records):,}")
-            continue
-        keys = {tuple(r.get(k) for k in KEYS[stream]) for r in records}
-        exp = expected[stream]
-        good = len(records) == exp and len(keys) == len(records)
+        keys = {tuple(r.get(k) for k in keys_of[stream]) for r in records}
+        exp = expected.get(stream, -1)
+        good = len(keys) == len(records) and (exp < 0 or len(records) == exp)
         ok &= good
-        cells.append(
-            f"{stream} {len(records):,} ok"
-            if good
-            else f"{stream} {len(records):,} ({len(keys):,} keys) MISMATCH, expected {'?' if exp < 0 else exp}"
-        )
+        verdict = "ok" if good and exp >= 0 else ("ok (no expected count)" if good else "MISMATCH")
+        rows.append((stream, len(records), len(keys), "?" if exp < 0 else str(exp), verdict))
 
-    lines, line = (
-        [f"Records per stream ('ok': as the sandbox's ground truth), in {args.output}/<stream>.jsonl:"],
-        "",
-    )
-    for cell in cells:
-        if line and len(line) + len(cell) + 3 > 110:
-            lines.append(line)
-            line = ""
-        line = f"{line} · {cell}" if line else f"  {cell}"
-    lines.append(line)
+    width = max(len(s) for s in streams)
+    lines = [f"{'stream':<{width}} {'records':>8} {'unique keys':>12} {'expected':>9}  check"]
+    lines += [f"{s:<{width}} {n:>8} {uniq:>12} {exp:>9}  {verdict}" for s, n, uniq, exp, verdict in rows]
+    lines.append(f"{len(streams)} streams; files: {args.output.resolve()}/<stream>.jsonl")
     sys.stdout.write("\n" + "\n".join(lines) + "\n")
     return 0 if ok else 1
 

@@ -343,7 +343,9 @@ class ClariScorecardsStream(ClariFullTableStream):
         try:
             for item in self.request_records(listing.params()):
                 returned += 1
-                if (key := str(item.get("id"))) not in seen:
+                if item.get("id") is None:
+                    yield item  # no id: skipped with its own WARNING, never taken for another scorecard
+                elif (key := str(item["id"])) not in seen:
                     seen.add(key)
                     yield item
         except ListingTooLarge:

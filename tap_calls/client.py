@@ -16,6 +16,7 @@ import re
 import threading
 import time
 import typing as t
+from functools import cached_property
 from urllib.parse import urlparse
 
 import msgspec
@@ -35,6 +36,7 @@ from tap_calls.errors import (
     StopSource,
     TapCallsError,
 )
+from tap_calls.keys import Conform, ids_as_strings
 from tap_calls.oauth import GongOAuthAuthenticator
 
 if t.TYPE_CHECKING:
@@ -124,6 +126,10 @@ class SourceStream(RESTStream[t.Any]):
         self._counters_lock = threading.Lock()
         self._schema_written = False
         self.skipped = False
+        # Set once this stream is skipped for a scope: its requests not yet sent are dropped (never sent).
+        self.withdrawn: ScopeMissing | None = None
+        # Whether a request of this stream was answered (not refused) in this run.
+        self.answered = False
         self._session: requests.Session | None = None
 
     @property
@@ -200,7 +206,8 @@ class SourceStream(RESTStream[t.Any]):
         """Rate cap, latency and request count around every try; retries; one line when they run out."""
 
         def limited(prepared_request: requests.PreparedRequest, context: Context | None) -> requests.Response:
-            self.scheduler.limiter.acquire()
+            self.raise_if_withdrawn()
+            self.scheduler.limiter.acquire(check=self.raise_if_withdrawn)
             self._count(prepared_request)
             started = time.monotonic()
             try:
@@ -210,6 +217,7 @@ class SourceStream(RESTStream[t.Any]):
             self.scheduler.credentials_ok = True
             if isinstance(self.authenticator, GongOAuthAuthenticator):
                 self.authenticator.confirm(prepared_request)
+            self.answered = True
             return response
 
         retrying = super().request_decorator(limited)
@@ -230,6 +238,15 @@ class SourceStream(RESTStream[t.Any]):
                 raise TapCallsError(msg) from None
 
         return call
+
+    def raise_if_withdrawn(self) -> None:
+        """Drop a request of a stream skipped for a scope: it would only be refused again.
+
+        Raises:
+            Refused: the refusal that skipped the stream (its `refusal` gives the same ScopeMissing again).
+        """
+        if self.withdrawn is not None:
+            raise Refused(401, self.withdrawn.endpoint, self.withdrawn.detail)
 
     def _count(self, request: requests.PreparedRequest) -> None:
         """The SDK's `http_request_count` metric, one counter per endpoint for the whole run."""
@@ -443,7 +460,11 @@ class SourceStream(RESTStream[t.Any]):
             if self.replication_key is None:
                 self.log_summary()
         except Refused as refused:
-            verdict = self.refusal(refused)
+            try:
+                verdict = self.refusal(refused)  # may ask a cheap endpoint (Gong), within the request budget
+            except StopSource as stop:
+                self.stop_source(stop)
+                return
             if not isinstance(verdict, ScopeMissing):
                 raise verdict from None
             self.skip_for_scope(verdict)
@@ -461,7 +482,11 @@ class SourceStream(RESTStream[t.Any]):
         return self.request_records(context)
 
     def skip_for_scope(self, missing: ScopeMissing) -> None:
-        """One WARNING naming the stream and the scope to grant; the run goes on."""
+        """One WARNING naming the stream and the scope to grant; the run goes on. The stream's requests not
+        yet sent are withdrawn (`raise_if_withdrawn`); a second call changes nothing."""
+        if self.withdrawn is not None:
+            return
+        self.withdrawn = missing
         self.skipped = True
         self.scheduler.skipped_for_scope[self.name] = missing.scope
         self.logger.warning(
@@ -485,9 +510,17 @@ class SourceStream(RESTStream[t.Any]):
                 "%s stopped early: %s; the next run resumes from the last STATE", self.source, reason
             )
 
+    @cached_property
+    def conform_ids(self) -> Conform | None:
+        """Numbers where this stream's schema says string (ids Gong sends as int64) made strings, in place."""
+        return ids_as_strings(self.schema)
+
     @override
     def post_process(self, row: dict[str, t.Any], context: Context | None = None) -> dict[str, t.Any] | None:
-        """Skip a record without its primary key (one WARNING each); count the others."""
+        """Ids (every field the schema types as a string) as strings at every depth; skip a record without
+        its primary key (one WARNING each); count the others."""
+        if self.conform_ids is not None:
+            self.conform_ids(row)
         missing = [key for key in self.primary_keys or () if row.get(key) is None or row.get(key) == ""]
         if missing:
             self.records_without_key += 1
@@ -527,7 +560,8 @@ class FullTableStream(SourceStream):
     @property
     @override
     def emit_activate_version_messages(self) -> bool:
-        return True
+        # On unless the setting turns it off (the SDK's own default is off).
+        return self.config.get("emit_activate_version_messages") is not False
 
 
 def quiet_child_syncs(record: logging.LogRecord) -> bool:

@@ -136,25 +136,59 @@ class GongStream(SourceStream):
 
     @override
     def refusal(self, refused: Refused) -> ScopeMissing | AuthError:
-        """A missing scope when Gong names one, or when these credentials work elsewhere; else credentials."""
+        """A missing scope when Gong names one, or when these credentials are accepted elsewhere right now;
+        else the credentials (interface.md, "Scope or credentials").
+
+        Gong answers `401 {"errors":["Access denied"]}` alike to a key without this endpoint's scope and to
+        credentials that stopped working during the run (a token that expired, a key revoked): that earlier
+        requests succeeded proves nothing, so a cheap endpoint is asked at the moment of the refusal.
+
+        Raises:
+            TapCallsError, StopSource: the cheap request itself could not be answered.
+        """
+        if self.withdrawn is not None:
+            return self.withdrawn  # a request of this stream dropped after its refusal (raise_if_withdrawn)
         if match := _SCOPE.search(refused.text):
             return ScopeMissing(match.group(0), refused.endpoint, refused.text)
-        if self.required_scope and (self.scheduler.credentials_ok or self.credentials_work()):
+        if self.required_scope and self.credentials_work():
             return ScopeMissing(self.required_scope, refused.endpoint, refused.text)
-        return super().refusal(refused)
+        return self.credentials_refused(refused)
+
+    def credentials_refused(self, refused: Refused) -> AuthError:
+        """The one line for credentials Gong does not accept: never from the start, or no longer."""
+        if not self.scheduler.credentials_ok:
+            return t.cast("AuthError", super().refusal(refused))
+        if self.config.get("access_token"):
+            fix = "the access token expired or was revoked: pass a current access_token"
+        else:
+            fix = (
+                "the access key was revoked or expired: pass a current access_key and access_key_secret "
+                "(Gong: Admin center > Settings > Ecosystem > API)"
+            )
+        msg = (
+            f"Gong stopped accepting the credentials during the run ({refused}, after earlier requests "
+            f"succeeded); {fix}. The next run resumes from the last STATE"
+        )
+        return AuthError(msg)
 
     def credentials_work(self) -> bool:
-        """Whether these credentials are accepted anywhere: one cheap GET /v2/workspaces (then /v2/users)."""
+        """Whether Gong accepts these credentials now: one cheap GET /v2/workspaces (then /v2/users).
+
+        A refusal naming a scope counts as accepted (Gong knows the credentials, they lack that scope).
+
+        Raises:
+            TapCallsError, StopSource: the probe could not be answered (retries spent, request budget).
+        """
         for path in ("/v2/workspaces", "/v2/users"):
             request = self.build_prepared_request(
                 method="GET", url=self.url_base + path, headers=self.http_headers
             )
             try:
                 self.sender(request, None)
-            except Refused:
+            except Refused as refused:
+                if _SCOPE.search(refused.text):
+                    return True
                 continue
-            except TapCallsError:
-                return False
             return True
         return False
 
@@ -694,9 +728,10 @@ class _CallsRun(WindowedRun):
             record = call_record(call, include_media_urls=self.include_media)
             if record["is_private"] and not self.include_private:
                 continue
-            if record["id"] in progress.seen:
-                continue
-            progress.seen.add(record["id"])
+            if record["id"] is not None:  # calls without an id are each skipped with a WARNING
+                if record["id"] in progress.seen:
+                    continue
+                progress.seen.add(record["id"])
             # Taken before the SDK sees the record: it may drop deselected properties in place.
             # Parties kept as JSON bytes: dozens of batches may wait for their transcripts (MAX_WAITING_BATCHES)
             # and Python objects for 100 calls' parties are ~10x their JSON (benchmark row 5, peak RSS).
@@ -1118,7 +1153,7 @@ class UsersStream(GongStream, FullTableStream):
     def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         users = restart_on_expiry(
             lambda: self.request_records(context),
-            key=lambda u: repr(u.get("id")),
+            key=lambda u: as_id(u.get("id")),  # None: never a repeat of another user without an id
             what=self.path,
             logger=self.logger,
         )

@@ -283,7 +283,8 @@ class Shared:
                     try:
                         workspace_ids = [str_id(w.get("id")) for w in self.workspaces()]
                     except Refused as refused:
-                        verdict = stream.refusal(refused)
+                        assert self.workspaces_stream is not None  # its scope is the one missing
+                        verdict = self.workspaces_stream.refusal(refused)
                         if not isinstance(verdict, ScopeMissing):
                             raise verdict from None
                         stream.logger.info(
@@ -293,12 +294,16 @@ class Shared:
                         )
                         workspace_ids = [None]
                 folders: dict[str, Record] = {}
+                without_id: list[Record] = []  # each skipped with its own WARNING, never taken for another
                 listings = stream.scheduler_imap(stream.list_folders, workspace_ids)
                 for workspace_id, raws in zip(workspace_ids, listings, strict=True):
                     for raw in raws:
                         record = library_folder_record(raw, workspace_id)
-                        folders.setdefault(record["id"], record)
-                self._folders = list(folders.values())
+                        if record["id"] is None:
+                            without_id.append(record)
+                        else:
+                            folders.setdefault(record["id"], record)
+                self._folders = [*folders.values(), *without_id]
             return self._folders
 
 
@@ -318,8 +323,20 @@ class GongMoreStream(GongStream):
 
     def scheduler_imap(self, fn: Callable[[t.Any], t.Any], items: Iterable[t.Any]) -> Iterator[t.Any]:
         """fn(item) for each item on the source's scheduler (as many in flight as the rate cap and the
-        latency call for), results in the items' order."""
-        return self.scheduler.imap(fn, items)
+        latency call for), results in the items' order.
+
+        Until a request of this stream was answered, the first item runs alone: a key without the stream's
+        scope then costs one refused request, not one per request in flight (the rest are never sent).
+        """
+        if self.answered:
+            return self.scheduler.imap(fn, items)
+        return self._first_alone(fn, iter(items))
+
+    def _first_alone(self, fn: Callable[[t.Any], t.Any], items: Iterator[t.Any]) -> Iterator[t.Any]:
+        for first in items:
+            yield fn(first)
+            break
+        yield from self.scheduler.imap(fn, items)
 
 
 class FullTableStream(GongMoreStream, _FullTable):
@@ -468,7 +485,7 @@ class LibraryFolderCallsStream(FullTableStream):
                 self.interval_hours,
             )
             return
-        folder_ids = [folder["id"] for folder in self.shared.folders()]
+        folder_ids = [folder["id"] for folder in self.shared.folders() if folder["id"] is not None]
         for records in self.scheduler_imap(self.folder_content, folder_ids):
             yield from records
         self.stream_state[self.state_key] = self.run_started_at.isoformat()
@@ -619,7 +636,7 @@ class AnsweredScorecardsStream(DayStream):
         context = {"from": window.start.isoformat(), "to": window.end.isoformat()}
         raws = restart_on_expiry(
             lambda: self.request_records(context),
-            key=lambda raw: repr(raw.get("answeredScorecardId")),
+            key=lambda raw: as_id(raw.get("answeredScorecardId")),
             what=self.path,
             logger=self.logger,
         )
@@ -650,7 +667,7 @@ class StatsStream(DayStream):
         context = {"from": window.start.isoformat(), "to": window.end.isoformat()}
         return restart_on_expiry(
             lambda: self.request_records(context),
-            key=lambda raw: repr(raw.get("userId")),
+            key=lambda raw: as_id(raw.get("userId")),
             what=self.path,
             logger=self.logger,
         )

@@ -114,9 +114,12 @@ class SkipPaginator(BaseAPIPaginator[int]):
 
 
 def restart_on_expiry(
-    read: Callable[[], Iterable[T]], key: Callable[[T], Hashable], what: str, logger: Logger
+    read: Callable[[], Iterable[T]], key: Callable[[T], Hashable | None], what: str, logger: Logger
 ) -> Iterator[T]:
     """`read()`'s items; when its cursor expires, `read()` again from page 1, skipping items already yielded.
+
+    Items are told apart by `key`; an item whose key is None (an entry without an id) is never taken for
+    another one: each is yielded (and the stream skips each with its own WARNING).
 
     Raises:
         TapCallsError: the cursor expired `MAX_CURSOR_RESTARTS + 1` times in a row.
@@ -126,7 +129,9 @@ def restart_on_expiry(
         try:
             for item in read():
                 item_key = key(item)
-                if item_key not in seen:
+                if item_key is None:
+                    yield item
+                elif item_key not in seen:
                     seen.add(item_key)
                     yield item
             return

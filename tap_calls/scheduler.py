@@ -73,17 +73,24 @@ class RateLimiter:
         share = 100 * self.requests / self.quota
         return f"{self.requests} requests ({share:.1f} % of the {self.quota:,}/{self.quota_period} quota)"
 
-    def acquire(self) -> None:
+    def acquire(self, check: Callable[[], None] | None = None) -> None:
         """Block until this source may send one more request.
+
+        `check` is called once the wait is over, just before the request counts as sent: a request whose
+        stream was refused meanwhile (client.SourceStream.raise_if_withdrawn) is dropped there, unsent and
+        uncounted.
 
         Raises:
             RequestBudgetSpent: `max_requests` requests were already sent.
+            Exception: whatever `check` raises.
         """
         with self._gate:
             if self.max_requests is not None and self.requests >= self.max_requests:
                 raise RequestBudgetSpent(self.max_requests)
             while (wait := max(self._last_sent + self.interval, self._not_before) - time.monotonic()) > 0:
                 time.sleep(wait)
+            if check is not None:
+                check()
             self._last_sent = time.monotonic()
             self.requests += 1
         if self.on_pass is not None:

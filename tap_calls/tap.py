@@ -26,6 +26,7 @@ from singer_sdk.exceptions import (
 from singer_sdk.mapper import PluginMapper
 from singer_sdk.plugin_base import SingerCommand
 from singer_sdk.singerlib import Catalog, CatalogEntry, StateMessage
+from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_calls import inputs
 from tap_calls.clari import ClariCallsStream, ClariDirectory
@@ -35,8 +36,9 @@ from tap_calls.clari_more import (
     ClariTopicsStream,
     ClariUsersStream,
 )
+from tap_calls.client import SourceStream
 from tap_calls.dates import parse_datetime
-from tap_calls.errors import TapCallsError
+from tap_calls.errors import AuthError, TapCallsError
 from tap_calls.gong import CallBatches, CallsStream, PartiesStream, TranscriptsStream, UsersStream
 from tap_calls.gong_more import gong_more_streams
 from tap_calls.oauth import DEFAULT_TOKEN_URL, KIND_NAMES, credential_kind, oauth_problem
@@ -229,6 +231,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         title="Longest Retry-After to wait",
         description="Longest Retry-After the tap sleeps through; a longer one (a spent daily quota) ends the run "
         "with a clear message and a resumable state.",
+    ),
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType,
+        default=True,
+        title="Emit ACTIVATE_VERSION messages",
+        description="Full-table streams announce each complete read with ACTIVATE_VERSION, so targets that "
+        "support it (target-postgres) drop or mark rows that vanished. false for a target that does not "
+        "know the message (target-jsonl warns about each one).",
     ),
 ).to_dict()
 
@@ -570,6 +581,58 @@ class TapCalls(Tap):
         # A range with nothing to read: each windowed stream warns itself, with its exact range (gong.py,
         # clari.py), since only it knows the look-back in effect.
 
+    # Sync and connection test ------------------------------------------------------------------------------
+
+    def report_connection_test(self) -> None:
+        """What `--test` ends with: one line listing the streams skipped for scope (interface.md, "Scope or
+        credentials"), then the credentials line if nothing of a source could be read."""
+        skipped = {
+            name: scope
+            for streams in self.streams_by_source().values()
+            for name, scope in self.skips(streams)
+        }
+        if skipped:
+            self.logger.warning(
+                "--test: streams skipped for scope: %s; grant the scopes, or deselect the streams",
+                ", ".join(f"{name} ({scope})" for name, scope in sorted(skipped.items())),
+            )
+        else:
+            self.logger.info("--test: no stream skipped for scope")
+        self.check_some_stream_read()
+
+    def streams_by_source(self) -> dict[str, list[SourceStream]]:
+        """The streams of each configured source, by the source's name."""
+        by_source: dict[str, list[SourceStream]] = {}
+        for stream in self.streams.values():
+            if isinstance(stream, SourceStream):
+                by_source.setdefault(stream.source, []).append(stream)
+        return by_source
+
+    @staticmethod
+    def skips(streams: list[SourceStream]) -> list[tuple[str, str]]:
+        """(stream, scope) of each selected stream skipped for a missing scope."""
+        return [(s.name, s.withdrawn.scope) for s in streams if s.selected and s.withdrawn is not None]
+
+    def check_some_stream_read(self) -> None:
+        """Fail when every selected stream of a source was skipped for scope: credentials that can read
+        none of what was asked for are the credentials' problem, not a successful run.
+
+        Raises:
+            AuthError: one line naming the source's credential settings.
+        """
+        for source, streams in self.streams_by_source().items():
+            selected = [s for s in streams if s.selected]
+            skipped = self.skips(streams)
+            if not selected or len(skipped) < len(selected):
+                continue
+            scopes = ", ".join(sorted({scope for _, scope in skipped}))
+            msg = (
+                f"{source} refused every selected stream ({len(selected)}, each for a missing scope: "
+                f"{scopes}); check {selected[0].credential_settings}: these credentials read nothing "
+                "this run asked for"
+            )
+            raise AuthError(msg)
+
     # Command line -----------------------------------------------------------------------------------------
 
     @classmethod
@@ -579,6 +642,22 @@ class TapCalls(Tap):
             if path != "ENV":
                 inputs.read_config_file(path)
         return super().cb_config(ctx, param, value)
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """`--test`: the SDK's connection test (a record or so per stream), then `report_connection_test`."""
+        if value != CliTestOptionValue.All.value:
+            super().cb_test(ctx, param, value)
+            return
+        config = ctx.params.get("config")
+        tap = cls(
+            config=dict(config.config) if config is not None else {},
+            parse_env_config=bool(config is not None and config.parse_env),
+            validate_config=True,
+        )
+        tap.run_connection_test()
+        tap.report_connection_test()
+        ctx.exit()
 
     @classmethod
     def get_singer_command(cls) -> click.Command:
@@ -649,5 +728,6 @@ class TapCalls(Tap):
         tap.warn_before_sync()
         try:
             tap.sync_all()
+            tap.check_some_stream_read()
         finally:
             tap.write_final_state()

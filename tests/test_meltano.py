@@ -209,3 +209,23 @@ def test_meltano_config_redacts_secrets(meltano, sandbox: Sandbox, tmp_path: Pat
     assert "access_key_secret" in text
     assert "(redacted)" in text
     assert "Group 3: clari_api_key, clari_api_password" in text
+
+
+def test_tap_calls_jsonl_sends_target_jsonl_no_activate_version(
+    meltano, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """meltano.yml's `tap-calls-jsonl` (tap-calls with ACTIVATE_VERSION off, for target-jsonl, which warns
+    "Unknown message type" for each one) delivers the full-table streams without a single such message."""
+    env = meltano.env(
+        tmp_path,
+        sandbox,
+        sandbox.now - timedelta(days=30),
+        TARGET_JSONL_DESTINATION_PATH=str(tmp_path / "out"),
+        **RATES,
+    )
+    proc = meltano("--environment=sandbox", "run", "tap-calls-jsonl", "target-jsonl", env=env)
+    output = proc.stdout + proc.stderr
+    assert "ACTIVATE_VERSION" not in output
+    users = read_output(tmp_path / "out", ("users",))["users"]
+    assert sorted(u["id"] for u in users) == sorted(sandbox.gong.user_ids())
+    assert (tmp_path / "out" / "workspaces.jsonl").exists() and (tmp_path / "out" / "trackers.jsonl").exists()

@@ -567,3 +567,34 @@ def test_tables_made_by_the_stock_loader_keep_loading(meltano, postgres: Postgre
     )
     assert sorted(converted) == sorted(rows)
     assert column_types(postgres, "calls", schema)["started"] == "timestamp with time zone"
+
+
+def test_ids_gong_sends_as_numbers_load(meltano, postgres: Postgres, tmp_path: Path) -> None:
+    """Gong sends every id as a JSON number (its spec's int64): target-postgres validates the records
+    against the schemas (strings) and loads them; party and user ids keep every digit, nested ones too."""
+    schema = "numeric_ids"
+    with Sandbox(seed=41, gong_calls=80, gong_span_days=20, clari_calls=0, gong_numeric_ids=True) as sb:
+        start = sb.now - timedelta(days=21)
+        env = meltano.env(
+            tmp_path,
+            sb,
+            start,
+            TARGET_POSTGRES_HOST=postgres.host,
+            TARGET_POSTGRES_PORT=str(postgres.port),
+            TARGET_POSTGRES_USER=postgres.user,
+            TARGET_POSTGRES_PASSWORD="unused-with-trust-auth",
+            TARGET_POSTGRES_DATABASE=DATABASE,
+            TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=schema,
+            **RATES,
+        )
+        meltano("--environment=sandbox", "run", "tap-calls", "target-postgres", env=env)
+        calls = sb.gong.expected_calls(start, None)
+        parties = {(c.id, p["id"], p.get("userId") or "") for c in calls for p in sb.gong.parties(c.id) or ()}
+    rows = postgres.psql(f"SELECT call_id, id, coalesce(user_id, '') FROM {schema}.parties")
+    assert {tuple(row) for row in rows} == parties
+    nested = postgres.psql(
+        f"SELECT DISTINCT jsonb_typeof(p -> 'user_id') FROM {schema}.calls, jsonb_array_elements(parties) AS p "
+        "WHERE p -> 'user_id' <> 'null'::jsonb"
+    )
+    assert nested == [["string"]]
+    assert postgres.scalar(f"SELECT count(*) FROM {schema}.users") == str(len(sb.gong.user_ids()))

@@ -92,7 +92,7 @@ def test_a_run_longer_than_two_token_lifetimes_refreshes_ahead_of_each_expiry(tm
 
 def test_each_expiry_costs_one_401_and_one_refresh_shared_by_all_workers(tmp_path):
     store = tmp_path / "store.json"
-    with Sandbox(seed=22, gong_calls=800, clari_calls=0, oauth_token_uses=6) as sb:
+    with Sandbox(seed=22, gong_calls=1200, clari_calls=0, oauth_token_uses=6) as sb:
         # The store is written before a new access token is used: when Gong first sees a token, the store
         # holds it, or a token issued after it (a refresh since).
         seen: set[str] = set()

@@ -639,7 +639,9 @@ class _CallsRun(WindowedRun):
         self.active_windows.discard(window)
         target = -(-total // len(parts))
         for part in parts:
-            self.split_threshold[part] = int(1.3 * target)
+            self.split_threshold[part] = (
+                2 * target
+            )  # a re-split costs a page and partial pages: only when clearly off
             self.split_target[part] = target
         self.replace_window(window, parts)
 

@@ -33,6 +33,7 @@ a cursor that expires costs its chain again.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import threading
@@ -48,7 +49,7 @@ from tap_calls.client import FullTableStream, response_json
 from tap_calls.dates import ceil_second, floor_second, iso, parse_datetime, utc_now
 from tap_calls.gong import GongStream
 from tap_calls.keys import as_id
-from tap_calls.paging import MAX_SKIP, SkipPaginator
+from tap_calls.paging import MAX_SKIP, SkipPaginator, next_cursor, page_records, restart_on_expiry
 from tap_calls.schemas.call_ids import CALL_IDS_SCHEMA, CLARI_CALL_IDS_SCHEMA
 from tap_calls.windows import Window, full_read_due
 
@@ -70,6 +71,9 @@ SCHEDULE_SLACK = timedelta(days=1)
 DEFAULT_START = timedelta(days=365)
 # The guard: a read under half of the previous complete read's count, when that one listed at least this many.
 GUARD_MIN_PREVIOUS = 100
+PAGE_SIZE = 100  # Gong's fixed page
+# With max_requests_per_run, a window or listing too large for the rest of the budget is cut, down to this span.
+MIN_PART = timedelta(minutes=1)
 CLARI_PAGE_SIZE = 100  # /calls items without details are small: 100 (the maximum) stay far below 6 MB
 
 
@@ -153,6 +157,11 @@ class CallIdsRead(FullTableStream):
             self.requests_sent += 1
             self.scheduler.requests_listing_ids += 1
         super()._count(request)
+
+    def budget_left(self) -> int | None:
+        """Requests `max_requests_per_run` still allows this source in this run (None: no budget)."""
+        limiter = self.scheduler.limiter
+        return None if limiter.max_requests is None else max(0, limiter.max_requests - limiter.requests)
 
     # The read
 
@@ -284,21 +293,67 @@ class CallIdsStream(CallIdsRead, GongStream):
             "is_private": raw.get("isPrivate"),
         }
 
-    def fetch_window(self, window: Window) -> list[Record]:
-        """Every call of one window (its whole cursor chain; from page 1 again if the cursor expires)."""
-        records = []
-        for raw in self.fetch_all({"from": iso(window.start), "to": iso(window.end)}):
-            record = self.call_record(raw)
-            if record is not None:
-                records.append(record)
-        return records
+    def fetch_window(self, window: Window, first: requests.Response | None = None) -> list[Record]:
+        """Every call of one window: its whole cursor chain, starting from `first` (its first page) when given;
+        from page 1 again if the cursor expires."""
+        context = {"from": iso(window.start), "to": iso(window.end)}
+        firsts = [first] if first is not None else []
+
+        def chain() -> Iterator[Record]:
+            response = firsts.pop() if firsts else self.send_page(context)
+            while True:
+                yield from self.parse_response(response)
+                token = next_cursor(response)
+                if token is None:
+                    return
+                response = self.send_page(context, token)
+
+        raws = restart_on_expiry(
+            chain, key=lambda raw: repr(raw.get("id")), what=self.path, logger=self.logger
+        )
+        return [record for raw in raws if (record := self.call_record(raw)) is not None]
 
     @override
     def chunks(self, begin: datetime, end: datetime) -> Iterator[tuple[list[Record], datetime]]:
         windows = self.windows(begin, end)
-        # Results come in the windows' order: when one is yielded, every earlier window was too.
-        for window, records in zip(windows, self.scheduler.imap(self.fetch_window, windows), strict=True):
-            yield records, window.end
+        if self.budget_left() is None:
+            # Several cursor chains at once; results come in the windows' order: when one is yielded, every
+            # earlier window was too.
+            for window, records in zip(windows, self.scheduler.imap(self.fetch_window, windows), strict=True):
+                yield records, window.end
+            return
+        yield from self.budget_chunks(windows)
+
+    def budget_chunks(self, windows: list[Window]) -> Iterator[tuple[list[Record], datetime]]:
+        """With `max_requests_per_run`: one window at a time, earliest first, each cut (once its first page
+        gives `totalRecords`) into parts whose pages fit in what is left of the budget, so every run finishes
+        windows (moves the read on) instead of stopping inside one."""
+        pending = collections.deque(windows)
+        while pending:
+            window = pending.popleft()
+            first = self.send_page({"from": iso(window.start), "to": iso(window.end)})
+            total = (
+                0
+                if self.is_empty_result(first)
+                else int((page_records(first) or {}).get("totalRecords") or 0)
+            )
+            left = self.budget_left() or 0
+            more = math.ceil(total / PAGE_SIZE) - 1  # pages after the first
+            if more > left and window.end - window.start > 2 * MIN_PART:
+                parts = window.split(math.ceil(total / (PAGE_SIZE * max(1, left))), MIN_PART)
+                if len(parts) > 1:
+                    self.logger.info(
+                        "%s: %s holds %d calls, more than %d requests left in this run list: reading it in %d "
+                        "parts",
+                        self.name,
+                        window,
+                        total,
+                        left,
+                        len(parts),
+                    )
+                    pending.extendleft(reversed(parts))
+                    continue
+            yield self.fetch_window(window, first), window.end
 
     @override
     def dry_run(self, end: datetime) -> Iterator[Record]:
@@ -346,6 +401,14 @@ class ClariCallIdsStream(CallIdsRead, ClariStream):
         listing: Listing = context["listing"]
         return {**listing.params(), "sortTime": "asc", "limit": self.page_size, "skip": next_page_token or 0}
 
+    def too_large(self, matched: int) -> bool:
+        """Whether a listing matching this many calls is read as two halves: beyond what `skip` reaches, or
+        (with `max_requests_per_run`) more pages than the rest of the run's budget, so every run finishes
+        listings (moves the read on) instead of stopping inside one."""
+        pages_after_first = math.ceil(matched / self.page_size) - 1
+        left = self.budget_left()
+        return matched > MAX_SKIP + self.page_size or (left is not None and pages_after_first > left)
+
     @staticmethod
     def call_record(raw: Record) -> Record:
         return {
@@ -381,7 +444,7 @@ class ClariCallIdsStream(CallIdsRead, ClariStream):
             body = response_json(response)
             if matched is None:
                 matched = int((body.get("pagination") or {}).get("matched") or 0)
-                if matched > MAX_SKIP + self.page_size and (halves := listing.halves(self.run_started_at)):
+                if self.too_large(matched) and (halves := listing.halves(self.run_started_at)):
                     for half in halves:
                         yield from self.listing_chunks(half, seen)
                     return

@@ -6,8 +6,10 @@ ACTIVATE_VERSION marks (`_sdc_deleted_at`) or removes (`hard_delete`) the rows o
   at most 90 days, several chains at once on Gong's scheduler; `id`, `started`, `workspace_id`, `is_private`.
   Private calls only with `include_private_calls`; one workspace with `workspace_id`. The range is the one the
   tap extracts: from the `start_date` in force on the first run (kept in STATE; an earlier `start_date` set
-  later widens it) to now, each end widened by a day because `GET /v2/calls` filters web conferences by their
-  *scheduled* time while `calls` uses `started` (gong_api.md §3.1, §5.1).
+  later widens it) to now, its start widened by a day because `GET /v2/calls` filters web conferences by their
+  *scheduled* time while `calls` uses `started` (gong_api.md §3.1, §5.1). A call started before now but
+  scheduled after it is listed by the next read (the doc's view counts a call extracted after the current
+  `call_ids` rows as existing).
 - `clari_call_ids`: Clari `GET /calls` listing only (no `/call-details`), by modification time from the same
   kind of stored start; a listing matching more than `skip` reaches (10,000) is split in two by time with
   `clari.Listing.halves`, earlier half first; `id`, `time`, `last_modified_time`, `status`.
@@ -66,7 +68,7 @@ SETTING = "call_ids_interval_hours"
 DEFAULT_INTERVAL_HOURS = 168.0
 # Gong GET /v2/calls: windows of at most this span (the contract's cost unit: one request per window at least).
 GONG_WINDOW = timedelta(days=90)
-# GET /v2/calls filters web conferences by scheduled time, `calls` by start: each end of the range is widened.
+# GET /v2/calls filters web conferences by scheduled time, `calls` by start: the range starts a day earlier.
 SCHEDULE_SLACK = timedelta(days=1)
 DEFAULT_START = timedelta(days=365)
 # The guard: a read under half of the previous complete read's count, when that one listed at least this many.
@@ -85,7 +87,9 @@ class CallIdsRead(FullTableStream):
     """
 
     prefetchable = False  # many requests, and only when due
-    slack: t.ClassVar[timedelta] = SCHEDULE_SLACK
+    # How far the range reaches before the start and past now (a subclass's).
+    slack_before: t.ClassVar[timedelta] = SCHEDULE_SLACK
+    slack_after: t.ClassVar[timedelta] = timedelta(0)
 
     def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
@@ -179,7 +183,7 @@ class CallIdsRead(FullTableStream):
 
     @override
     def read_records(self, context: Context | None) -> Iterator[Record]:
-        end = ceil_second(self.run_started_at) + self.slack
+        end = ceil_second(self.run_started_at) + self.slack_after
         if self.ABORT_AT_RECORD_COUNT is not None:
             yield from self.dry_run(end)
             return
@@ -197,7 +201,7 @@ class CallIdsRead(FullTableStream):
         read = self.open_read
         if read is None:
             read = state["read"] = {"version": self.table_version(), "done_until": None, "listed": 0}
-        begin = self.range_start() - self.slack
+        begin = self.range_start() - self.slack_before
         if read.get("done_until"):
             begin = max(begin, parse_datetime(str(read["done_until"])))
             self.logger.info(
@@ -374,6 +378,11 @@ class CallIdsStream(CallIdsRead, GongStream):
             if isinstance(previous, int)
             else f"at most one request per 100 calls plus {windows}"
         )
+        budget = self.scheduler.limiter.max_requests
+        if budget and isinstance(previous, int):
+            estimate += (
+                f", about {math.ceil((math.ceil(previous / 100) + windows) / budget)} runs of {budget}"
+            )
         return (
             f"{super().plan_line(begin, end)} in {windows} windows of at most 90 days ({known}): {estimate}"
         )
@@ -388,7 +397,8 @@ class ClariCallIdsStream(CallIdsRead, ClariStream):
     schema = CLARI_CALL_IDS_SCHEMA
     records_key = "calls"
     default_page_size = CLARI_PAGE_SIZE
-    slack = CLARI_OVERLAP  # modification times only grow: the range needs no more than the filters' second
+    # Modification times only grow: a call modified since the start is all `clari_calls` can hold.
+    slack_before = slack_after = CLARI_OVERLAP
 
     def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)

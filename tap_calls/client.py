@@ -530,9 +530,6 @@ class FullTableStream(SourceStream):
         """Checked after a complete read, before ACTIVATE_VERSION (default: yes; `call_ids` has a guard)."""
         return True
 
-    def on_activated(self, version: int) -> None:
-        """Called after ACTIVATE_VERSION `version` was written (before this stream's last STATE)."""
-
     @override
     def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         versioned = table_versions.wanted(self) and self.reads_in_full()
@@ -544,7 +541,6 @@ class FullTableStream(SourceStream):
         # Every record the read yielded was written by now (the SDK writes each before asking for the next).
         if version is not None and self.read_complete and self.may_activate():
             table_versions.activate(self, version)
-            self.on_activated(version)
 
 
 def quiet_child_syncs(record: logging.LogRecord) -> bool:

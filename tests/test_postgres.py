@@ -487,7 +487,8 @@ def test_second_runs_upsert_without_duplicates(meltano, loaded: Loaded) -> None:
     # A full refresh sends every record again: still one row per primary key.
     meltano("--environment=sandbox", "run", "--full-refresh", "tap-calls", "target-postgres", env=loaded.env)
     again = table_counts(pg)
-    assert again == after
+    # call_ids is read weekly: the incremental run above did not list the late call, the full refresh does.
+    assert again == {**after, "call_ids": (after["call_ids"][0] + 1, after["call_ids"][1] + 1)}
     assert again == {t: (n, n) for t, n in expected_counts(sb, loaded.start).items()}
 
 

@@ -302,3 +302,20 @@ def test_emit_activate_version_messages_false_turns_versions_off(sb):
     assert [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"] == []
     assert record_versions(run, "users") == {None} and record_versions(run, "call_ids") == {None}
     assert run.state["bookmarks"]["call_ids"]["last_complete_count"] == len(gong_existing(sb))
+
+
+def test_clari_call_ids_split_listings_past_skips_reach():
+    """Clari's skip stops at 10,000: a listing matching more is read as two halves by modification time
+    (clari.Listing.halves), every call once."""
+    with Sandbox(seed=8, gong_calls=0, clari_calls=10_800, clari_span_days=200) as sb:
+        config = tap_config(sb, "clari", days=220)
+        run = run_tap(config, catalog=selecting(config, {"clari_call_ids"}))
+        expected = clari_existing(sb)
+        assert len(expected) > 10_100
+        assert sorted(run.ids("clari_call_ids")) == sorted(expected)
+        listing = requests_to(sb, "clari", "/calls")
+        assert all(int(r.query["skip"][0]) <= 10_000 and r.status == 200 for r in listing)
+        assert len({r.query["filterModifiedGt"][0] for r in listing}) >= 2  # split
+        # The unavoidable pages, the too-large listing's first page, a partial last page per half.
+        assert len(listing) <= math.ceil(len(expected) / 100) + 3
+        assert_activated_after_records(run, "clari_call_ids")

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from calls_sandbox import Sandbox
+from tap_calls.tap import TapCalls
 from tests.harness import CALL_ID_LISTS, sandbox_fixture
 
 REPO = Path(__file__).resolve().parents[1]
@@ -483,7 +484,9 @@ def test_quota_stop_keeps_its_progress_under_meltano(meltano, tmp_path: Path) ->
             start,
             TARGET_JSONL_DESTINATION_PATH=str(tmp_path / "out1"),
             # Not the weekly list of existing calls: it sorts before `calls` and would spend the quota first.
-            TAP_CALLS__SELECT_FILTER=json.dumps([f"!{name}" for name in CALL_ID_LISTS]),
+            TAP_CALLS__SELECT=json.dumps(
+                [f"{name}.*" for name in TapCalls.stream_replication_keys() if name not in CALL_ID_LISTS]
+            ),
             **rates,
         )
         first = subprocess.run(

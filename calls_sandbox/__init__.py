@@ -23,6 +23,7 @@ Ground truth (deterministic for the same seed, ``now`` and sizes):
   ``sb.gong.expected_calls(from_dt, to_dt, include_private=False, workspace_id=None)``,
   ``sb.gong.add_calls(n, started_from, started_to, **flags)`` (late arrivals),
   ``sb.gong.update_call(call_id, is_private=..., has_transcript=..., edit=True)``,
+  ``sb.gong.delete_calls(ids)`` (deleted calls disappear from every endpoint; ``sb.gong.deleted`` lists them),
   ``sb.gong.expected_speakers(call)`` (per monologue, the speaker fields a tap adds from the call's parties).
 - ``sb.gong_more`` (``gong_more.GongMoreData``): scorecards, answered scorecards, trackers, call outcomes, library
   folders and their calls, day-by-day activity and interaction stats (company zone ``gong_time_zone``, default
@@ -32,7 +33,7 @@ Ground truth (deterministic for the same seed, ``now`` and sizes):
   Gong refuse the credentials after N requests, as after a key is revoked or a token expired;
   ``gong_numeric_ids=True`` sends every all-digit id as a JSON number (Gong's spec says int64), at every depth.
 - ``sb.clari.calls`` (full ``/call-details`` dicts), ``sb.clari.expected_calls(modified_gt, modified_lt,
-  include_private=False, include_unknown_to_details=False)``, ``sb.clari.add_calls(n, modified_from, modified_to)``, ``sb.clari.modify(ids, at)``,
+  include_private=False, include_unknown_to_details=False)``, ``sb.clari.add_calls(n, modified_from, modified_to)``, ``sb.clari.modify(ids, at)``, ``sb.clari.delete_calls(ids)``,
   ``sb.clari.details_missing`` (ids whose details 404), ``sb.clari.private_ids``, ``sb.clari.users``,
   ``sb.clari.expected_speakers(call_id)`` (per transcript line, the speaker resolved from ``personId``).
 - ``sb.clari_more`` (``calls_sandbox.clari_more``: ``/v2/topics``, ``/scorecard``, ``/scorecard-template``):
@@ -54,6 +55,7 @@ Run it as a process with ``python -m calls_sandbox`` (see ``calls_sandbox.__main
 ``POST inject`` (``{"source", "kind", "path"?, "count"?, ...params}``), ``POST gong/add_calls``
 (``{"n", "started_from", "started_to", ...flags}``), ``POST gong/update_call`` (``{"id", ...changes}``),
 ``POST clari/add_calls`` (``{"n", "modified_from", "modified_to"}``), ``POST clari/modify`` (``{"ids", "at"}``),
+``POST gong/delete_calls`` and ``POST clari/delete_calls`` (``{"ids"}``: deleted calls vanish from every endpoint),
 ``POST gong/add_review`` (``{"review_time", "method"?}``), ``POST gong/revise_day`` (``{"day"}``),
 ``POST oauth/authorize`` (a first refresh token and the app's client id/secret), ``GET oauth`` (counters).
 """

@@ -112,6 +112,7 @@ class ClariData:
                 user["manager_id"] = self.users[rng.randrange(0, 3)]["id"]
             self.users.append(user)
         self._by_id: dict[str, ClariCall] = {}
+        self.deleted: set[str] = set()  # ids removed by delete_calls
         self._order: list[ClariCall] = []
         self._late_counter = 0
         self.details_missing: set[str] = set()
@@ -216,6 +217,18 @@ class ClariData:
                 new.append(self._new_call(rng, t, lm))
             self._index(new)
             return [self.details(c) for c in new]
+
+    def delete_calls(self, ids: Iterable[str]) -> list[str]:
+        """Delete calls: they disappear from ``/calls`` and ``/call-details`` at once. Unknown ids are ignored;
+        returns the ids deleted."""
+        with self._lock:
+            gone = [i for i in ids if i in self._by_id]
+            for call_id in gone:
+                del self._by_id[call_id]
+                self.details_missing.discard(call_id)
+            self.deleted.update(gone)
+            self._index(())
+            return gone
 
     def modify(self, ids: Iterable[str], at: datetime) -> None:
         """Bump ``last_modified_time`` of these calls to ``at`` (a status update after processing)."""

@@ -122,6 +122,7 @@ class GongData:
         self._calls: list[GongCall] = []  # sorted by (started, id)
         self._starts: list[float] = []
         self._by_id: dict[str, GongCall] = {}
+        self.deleted: set[str] = set()  # ids removed by delete_calls
         self._late_counter = 0
         span = timedelta(days=span_days)
         lo = now - span
@@ -340,6 +341,18 @@ class GongData:
                     raise TypeError(f"cannot change {key!r}")
             self.version += 1
             return call
+
+    def delete_calls(self, call_ids: Iterable[str]) -> list[str]:
+        """Delete calls, as Gong's retention, erasure requests, automation rules or users do: they disappear from
+        every endpoint at once (listings, extensive data, transcripts, ``/v2/calls/{id}``, library folders,
+        answered scorecards). Unknown ids are ignored; returns the ids deleted."""
+        with self._lock:
+            gone = [str(i) for i in call_ids if str(i) in self._by_id]
+            for call_id in gone:
+                del self._by_id[call_id]
+            self.deleted.update(gone)
+            self._index(())
+            return gone
 
     # --------------------------------------------------------------------------------------------- queries
     def matching(

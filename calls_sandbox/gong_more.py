@@ -341,7 +341,10 @@ class GongMoreData:
         return self._library[0]
 
     def folder_content(self, folder_id: str) -> dict | None:
-        return self._library[1].get(folder_id)
+        content = self._library[1].get(folder_id)
+        if content is None or not self.gong.deleted:
+            return content
+        return {**content, "calls": [c for c in content["calls"] if c["id"] not in self.gong.deleted]}
 
     # ---------------------------------------------------------------------------------------------- reviews
     @cached_property
@@ -411,7 +414,10 @@ class GongMoreData:
     def answered_scorecards(self) -> list[dict]:
         """Every answered scorecard (manual and automatic, late ones included), in API shape."""
         with self._lock:
-            return self._base_answered + list(self._late)
+            reviews = self._base_answered + list(self._late)
+        if self.gong.deleted:
+            reviews = [r for r in reviews if r["callId"] not in self.gong.deleted]
+        return reviews
 
     def add_review(self, review_time: datetime, method: str = "MANUAL", call_id: str | None = None) -> dict:
         """A review published late: its call is older, its ``reviewTime`` is ``review_time``."""
@@ -797,6 +803,8 @@ class GongMoreApi:
         if route == ("POST", "/_sandbox/gong/add_review"):
             review = self.data.add_review(parse_iso(body["review_time"]), body.get("method", "MANUAL"))
             return dumps({"answeredScorecardId": review["answeredScorecardId"]})
+        if route == ("POST", "/_sandbox/gong/delete_calls"):
+            return dumps({"deleted": self.data.gong.delete_calls(body["ids"])})
         if route == ("POST", "/_sandbox/gong/revise_day"):
             self.data.revise_day(date.fromisoformat(body["day"]))
             return dumps({"ok": True})

@@ -683,6 +683,8 @@ class Sandbox:
                     int(body["n"]), parse_iso(body["modified_from"]), parse_iso(body["modified_to"])
                 )
                 return Reply(200, dumps({"ids": [c["id"] for c in new]}))
+            if route == ("POST", "/_sandbox/clari/delete_calls"):
+                return Reply(200, dumps({"deleted": self.clari.delete_calls([str(i) for i in body["ids"]])}))
             if route == ("POST", "/_sandbox/clari/modify"):
                 at = parse_iso(body["at"])
                 self.clari.modify(body["ids"], at)

@@ -170,15 +170,9 @@ class TimeRange:
 
 class ClariFullTableStream(ClariStream, FullTableStream):
     """One full read per sync: every item the endpoint lists, built by `build` (ignores start/end dates;
-    ACTIVATE_VERSION lets targets drop or mark the rows that vanished)."""
+    ACTIVATE_VERSION after a complete read lets targets drop or mark the rows that vanished)."""
 
     build: t.ClassVar[staticmethod[[dict[str, t.Any]], dict[str, t.Any]]]
-
-    @property
-    @override
-    def emit_activate_version_messages(self) -> bool:
-        # A source already stopped (max_requests_per_run) reads nothing: no new version, so no row "vanished".
-        return super().emit_activate_version_messages and self.scheduler.stopped is None
 
     @override
     def get_new_paginator(self) -> BaseAPIPaginator[t.Any]:
@@ -280,17 +274,16 @@ class ClariScorecardsStream(ClariFullTableStream):
 
     @property
     def due(self) -> bool:
-        """Decided once per run, before ACTIVATE_VERSION: a run that reads nothing must not activate a version."""
+        """Decided once per run, before the read: a run that reads nothing carries no version, activates none."""
         if self._due is None:
             self._due = full_read_due(
                 self.stream_state.get(self.state_key), self.run_started_at, self.interval_hours
             )
         return self._due
 
-    @property
     @override
-    def emit_activate_version_messages(self) -> bool:
-        return super().emit_activate_version_messages and self.due
+    def reads_in_full(self) -> bool:
+        return self.due
 
     @override
     def get_new_paginator(self) -> BaseAPIPaginator[t.Any]:

@@ -27,6 +27,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams.rest import PageContext
 from typing_extensions import override
 
+from tap_calls import table_versions
 from tap_calls.dates import utc_now
 from tap_calls.errors import (
     AuthError,
@@ -130,7 +131,17 @@ class SourceStream(RESTStream[t.Any]):
         self.withdrawn: ScopeMissing | None = None
         # Whether a request of this stream was answered (not refused) in this run.
         self.answered = False
+        # Set once `read_records` ran to its end in this run (not skipped, stopped or failed): only then may a
+        # full-table stream activate its table version (table_versions).
+        self.read_complete = False
         self._session: requests.Session | None = None
+
+    @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        # The SDK writes its ACTIVATE_VERSION when a full-table sync starts, before any request (Stream.sync):
+        # never. FullTableStream.get_records writes one after a complete read (table_versions).
+        return False
 
     @property
     @override
@@ -457,6 +468,7 @@ class SourceStream(RESTStream[t.Any]):
             with prefetch or contextlib.nullcontext():
                 done = prefetch.next_result() if prefetch is not None else None
             yield from done[1] if done is not None else self.read_records(context)
+            self.read_complete = True
             if self.replication_key is None:
                 self.log_summary()
         except Refused as refused:
@@ -551,17 +563,43 @@ class SourceStream(RESTStream[t.Any]):
 
 
 class FullTableStream(SourceStream):
-    """A stream re-read in full every run: ignores start/end dates, emits the SDK's ACTIVATE_VERSION, and is
-    read in the background as soon as its source starts (`prefetchable`)."""
+    """A stream re-read in full every run: ignores start/end dates, carries its table version in every RECORD
+    and writes ACTIVATE_VERSION once its full read completed (table_versions), and is read in the background as
+    soon as its source starts (`prefetchable`).
+
+    A stream skipped for scope, stopped early (`max_requests_per_run`, a long Retry-After, an error), not read
+    in this run or not read in full (`reads_in_full`) writes no ACTIVATE_VERSION: the target keeps its rows.
+    """
 
     replication_key = None
     prefetchable = True
 
-    @property
+    def reads_in_full(self) -> bool:
+        """Whether this run reads the whole table (decided before the read; False: no version, no activation)."""
+        return True
+
+    def table_version(self) -> int:
+        """The version this run's records carry (default: a new one per run; `call_ids` keeps one in STATE)."""
+        version = self.__dict__.get("_table_version")
+        if version is None:
+            version = self.__dict__["_table_version"] = table_versions.new_version()
+        return int(version)
+
+    def may_activate(self) -> bool:
+        """Checked after a complete read, before ACTIVATE_VERSION (default: yes; `call_ids` has a guard)."""
+        return True
+
     @override
-    def emit_activate_version_messages(self) -> bool:
-        # On unless the setting turns it off (the SDK's own default is off).
-        return self.config.get("emit_activate_version_messages") is not False
+    def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+        versioned = table_versions.wanted(self) and self.reads_in_full()
+        version = self.table_version() if versioned else None
+        if version is not None:
+            table_versions.stamp(self, version)
+        self.read_complete = False
+        yield from super().get_records(context)
+        # Every record the read yielded was written by now (the SDK writes each before asking for the next).
+        if version is not None and self.read_complete and self.may_activate():
+            table_versions.activate(self, version)
 
 
 def quiet_child_syncs(record: logging.LogRecord) -> bool:

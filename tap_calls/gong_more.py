@@ -340,7 +340,7 @@ class GongMoreStream(GongStream):
 
 
 class FullTableStream(GongMoreStream, _FullTable):
-    """One request, every record, each run; ACTIVATE_VERSION lets targets drop rows that vanished."""
+    """One request, every record, each run; ACTIVATE_VERSION after the read lets targets drop rows that vanished."""
 
     replication_key = None
 
@@ -454,17 +454,16 @@ class LibraryFolderCallsStream(FullTableStream):
 
     @property
     def due(self) -> bool:
-        """Decided once per run, before ACTIVATE_VERSION: a run that reads nothing must not activate a version."""
+        """Decided once per run, before the read: a run that reads nothing carries no version, activates none."""
         if self._due is None:
             self._due = full_read_due(
                 self.stream_state.get(self.state_key), self.run_started_at, self.interval_hours
             )
         return self._due
 
-    @property
     @override
-    def emit_activate_version_messages(self) -> bool:
-        return super().emit_activate_version_messages and self.due
+    def reads_in_full(self) -> bool:
+        return self.due
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> Record:
         assert context is not None

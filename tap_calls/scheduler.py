@@ -212,6 +212,8 @@ class Scheduler:
         # Requests by purpose (issue 12's visible cost): new data vs re-reading the look-back.
         self.requests_new = 0
         self.requests_reread = 0
+        # call_ids / clari_call_ids: listing the calls that exist (deleted calls, interface.md "Third release").
+        self.requests_listing_ids = 0
         self._running = 0
         self._before_gate = 0
         self._background_running = 0
@@ -240,9 +242,11 @@ class Scheduler:
 
     def cost_line(self) -> str:
         """Requests so far by purpose and quota share, e.g. `84 requests (0.8 % of …): 10 for new data, …`."""
+        listing = self.requests_listing_ids
+        ids = f", {listing} listing the calls that exist" if listing else ""
         return (
             f"{self.limiter.usage()}: {self.requests_new} for new data, "
-            f"{self.requests_reread} re-reading what earlier runs emitted"
+            f"{self.requests_reread} re-reading what earlier runs emitted{ids}"
         )
 
     def group(self, *, background: bool = False) -> TaskGroup[t.Any]:

@@ -29,6 +29,7 @@ from singer_sdk.singerlib import Catalog, CatalogEntry, StateMessage
 from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_calls import inputs
+from tap_calls.call_ids import call_ids_streams
 from tap_calls.clari import ClariCallsStream, ClariDirectory
 from tap_calls.clari_more import (
     ClariScorecardsStream,
@@ -225,6 +226,23 @@ CONFIG_SCHEMA = th.PropertiesList(
         "STATE, exit 0.",
     ),
     th.Property(
+        "call_ids_interval_hours",
+        th.NumberType,
+        default=168,
+        title="Interval of the call id lists (hours)",
+        description="call_ids and clari_call_ids (the calls that exist now, so targets can mark deleted calls) are "
+        "read in full at most once per this many hours. 0: every run.",
+    ),
+    th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType,
+        default=True,
+        title="Emit ACTIVATE_VERSION messages",
+        description="Full-table streams carry their table version and end a complete read with ACTIVATE_VERSION, "
+        "so targets that support it mark or drop rows that vanished. false: no versions (for targets that do "
+        "not support the message, such as target-jsonl).",
+    ),
+    th.Property(
         "max_retry_wait_seconds",
         th.NumberType,
         default=600,
@@ -232,20 +250,12 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Longest Retry-After the tap sleeps through; a longer one (a spent daily quota) ends the run "
         "with a clear message and a resumable state.",
     ),
-    th.Property(
-        "emit_activate_version_messages",
-        th.BooleanType,
-        default=True,
-        title="Emit ACTIVATE_VERSION messages",
-        description="Full-table streams announce each complete read with ACTIVATE_VERSION, so targets that "
-        "support it (target-postgres) drop or mark rows that vanished. false for a target that does not "
-        "know the message (target-jsonl warns about each one).",
-    ),
 ).to_dict()
 
 NUMBER_SETTINGS = (
     "lookback_days",
     "lookback_interval_hours",
+    "call_ids_interval_hours",
     "requests_per_second",
     "clari_requests_per_second",
     "max_retry_wait_seconds",
@@ -433,6 +443,10 @@ class TapCalls(Tap):
                 raise TapCallsError(f"{name} must be greater than 0")
         if float(config["lookback_days"]) < 0:
             raise TapCallsError("lookback_days must not be negative")
+        if float(config.get("call_ids_interval_hours") or 0) < 0:
+            raise TapCallsError(
+                "call_ids_interval_hours must not be negative (0: read call ids in full every run)"
+            )
 
     @staticmethod
     def _check_url(name: str, value: str) -> None:
@@ -460,6 +474,7 @@ class TapCalls(Tap):
                 UsersStream(self, scheduler=gong),
             ]
             streams += gong_more_streams(self, gong)
+            streams += call_ids_streams(self, gong=gong)
         if self.clari_configured or everything:
             clari = self.scheduler(
                 "Clari Copilot", "clari_requests_per_second", 10, quota=100_000, period="week"
@@ -472,6 +487,7 @@ class TapCalls(Tap):
                 ClariScorecardsStream(self, scheduler=clari),
                 ClariScorecardTemplatesStream(self, scheduler=clari),
             ]
+            streams += call_ids_streams(self, clari=clari)
         for stream in streams:
             stream.logger.addFilter(_quiet_about_user_errors)
         return streams

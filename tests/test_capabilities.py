@@ -111,6 +111,7 @@ CLARI_STREAMS = (
     "clari_topics",
     "clari_scorecards",
     "clari_scorecard_templates",
+    "clari_call_ids",
 )
 GONG_MORE = {
     "workspaces",
@@ -123,7 +124,7 @@ GONG_MORE = {
     "user_daily_activity",
     "interaction_stats",
 }
-GONG = {"calls", "parties", "transcripts", "users", *GONG_MORE}
+GONG = {"calls", "parties", "transcripts", "users", "call_ids", *GONG_MORE}
 
 
 @pytest.mark.parametrize(
@@ -160,6 +161,8 @@ def test_discovery_lists_the_configured_sources_streams_with_the_contract_keys(c
         "library_folder_calls": (["folder_id", "call_id", "created"], None),
         "user_daily_activity": (["user_id", "date"], "date"),
         "interaction_stats": (["user_id", "date"], "date"),
+        "call_ids": (["id"], None),
+        "clari_call_ids": (["id"], None),
     }
     for name, entry in entries.items():
         assert (list(entry["key_properties"]), entry.get("replication_key")) == contract[name]
@@ -183,6 +186,7 @@ CONTRACT_SETTINGS = {
     "requests_per_second": ("number", 3, False),
     "clari_requests_per_second": ("number", 10, False),
     "max_retry_wait_seconds": ("number", 600, False),
+    "call_ids_interval_hours": ("number", 168, False),
 }
 
 

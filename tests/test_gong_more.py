@@ -366,9 +366,18 @@ def test_full_table_streams_cost_one_request_each_and_one_per_workspace_and_fold
     content = requests_to(log, "gong", "/v2/library/folder-content")
     assert sorted(r.query["folderId"][0] for r in content) == sorted(f["id"] for f in folders)
     assert sum(counts.values()) == 4 + len(workspaces) + len(folders)
-    # Full-table streams let targets drop vanished rows: one ACTIVATE_VERSION each, before their records.
+    # Full-table streams let targets drop vanished rows: one ACTIVATE_VERSION each, after all their records,
+    # which carry that version.
     activations = [m for m in result.messages if m["type"] == "ACTIVATE_VERSION"]
     assert sorted(m["stream"] for m in activations) == sorted(FULL_TABLE)
+    for activation in activations:
+        position = result.messages.index(activation)
+        records = [
+            (i, m)
+            for i, m in enumerate(result.messages)
+            if m["type"] == "RECORD" and m["stream"] == activation["stream"]
+        ]
+        assert records and all(i < position and m["version"] == activation["version"] for i, m in records)
     # Start and end dates do not apply; no bookmark is kept.
     for stream in FULL_TABLE:
         assert not result.state["bookmarks"].get(stream, {}).get("replication_key_value")

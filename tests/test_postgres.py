@@ -598,3 +598,114 @@ def test_ids_gong_sends_as_numbers_load(meltano, postgres: Postgres, tmp_path: P
     )
     assert nested == [["string"]]
     assert postgres.scalar(f"SELECT count(*) FROM {schema}.users") == str(len(sb.gong.user_ids()))
+
+
+def doc_sql_blocks() -> list[str]:
+    """The ```sql blocks of docs/deleted-calls.md, in order: the deleted calls, the views of calls, parties and
+    transcripts, the view of Clari calls, the deleted calls with hard_delete, the DELETE statements."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "deleted-calls.md").read_text(encoding="utf-8")
+    return [block.split("```", 1)[0] for block in text.split("```sql\n")[1:]]
+
+
+def test_deleted_calls_in_postgres(meltano, postgres: Postgres, tmp_path: Path) -> None:
+    """Issue 28 end to end: calls deleted in the sandbox are marked in `call_ids` at the next complete read (or
+    removed with hard_delete), the doc's views return every other call, and full-table streams skipped for scope
+    or stopped early keep their rows unmarked (issue 27)."""
+    schema = "deleted_calls"
+    pg = postgres
+    sql = [block.replace("tap_calls.", f"{schema}.") for block in doc_sql_blocks()]
+    assert len(sql) == 5, "docs/deleted-calls.md: five sql blocks expected"
+    streams = [
+        "calls",
+        "parties",
+        "transcripts",
+        "users",
+        "trackers",
+        "call_ids",
+        "clari_calls",
+        "clari_call_ids",
+    ]
+    with Sandbox(seed=21, gong_calls=180, gong_span_days=200, clari_calls=50, clari_span_days=200) as sb:
+        start = sb.now - timedelta(days=201)
+        env = meltano.env(
+            tmp_path,
+            sb,
+            start,
+            TARGET_POSTGRES_HOST=pg.host,
+            TARGET_POSTGRES_PORT=str(pg.port),
+            TARGET_POSTGRES_USER=pg.user,
+            TARGET_POSTGRES_PASSWORD="unused-with-trust-auth",
+            TARGET_POSTGRES_DATABASE=DATABASE,
+            TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=schema,
+            TAP_CALLS__SELECT=json.dumps([f"{s}.*" for s in streams]),
+            TAP_CALLS_CALL_IDS_INTERVAL_HOURS="0",
+            **RATES,
+        )
+
+        def run(**settings: str) -> None:
+            meltano("--environment=sandbox", "run", "tap-calls", "target-postgres", env={**env, **settings})
+
+        def ids(query: str) -> set[str]:
+            return {row[0] for row in pg.psql(query)}
+
+        def marked(table: str) -> int:
+            return int(pg.scalar(f"SELECT count(*) FROM {schema}.{table} WHERE _sdc_deleted_at IS NOT NULL"))
+
+        run()
+        gong = {c.id for c in sb.gong.expected_calls(None, None)}
+        clari = {c["id"] for c in sb.clari.expected_calls(modified_gt=start, include_unknown_to_details=True)}
+        assert ids(f"SELECT id FROM {schema}.call_ids") == gong
+        assert ids(f"SELECT id FROM {schema}.clari_call_ids") == clari
+        assert marked("call_ids") == marked("clari_call_ids") == marked("users") == marked("trackers") == 0
+        trackers, users = (
+            int(pg.scalar(f"SELECT count(*) FROM {schema}.{t}")) for t in ("trackers", "users")
+        )
+        assert trackers and users
+
+        with_transcripts = sorted(c.id for c in sb.gong.expected_calls(None, None) if c.has_transcript)
+        gone = with_transcripts[::40][:4]
+        gone_clari = sorted(ids(f"SELECT id FROM {schema}.clari_calls"))[:2]
+        sb.gong.delete_calls(gone)
+        sb.clari.delete_calls(gone_clari)
+        sb.gong_missing_scopes.add("api:settings:trackers:read")  # trackers is skipped in the next run
+        run()
+        sb.gong_missing_scopes.clear()
+        # The doc's query lists exactly the deleted calls; the views return every other call.
+        assert ids(sql[0]) == set(gone)
+        assert marked("call_ids") == len(gone) and marked("clari_call_ids") == len(gone_clari)
+        pg.psql(sql[1])
+        pg.psql(sql[2])
+        calls = ids(f"SELECT id FROM {schema}.calls")
+        assert set(gone) <= calls  # calls keeps the rows: the views leave them out
+        assert ids(f"SELECT id FROM {schema}.existing_calls") == calls - set(gone)
+        assert ids(f"SELECT DISTINCT call_id FROM {schema}.existing_parties") == ids(
+            f"SELECT DISTINCT call_id FROM {schema}.parties"
+        ) - set(gone)
+        assert ids(f"SELECT call_id FROM {schema}.existing_transcripts") == ids(
+            f"SELECT call_id FROM {schema}.transcripts"
+        ) - set(gone)
+        assert ids(f"SELECT id FROM {schema}.existing_clari_calls") == ids(
+            f"SELECT id FROM {schema}.clari_calls"
+        ) - set(gone_clari)
+        # Skipped for scope: the rows stay unmarked.
+        assert (
+            marked("trackers") == 0 and int(pg.scalar(f"SELECT count(*) FROM {schema}.trackers")) == trackers
+        )
+
+        # Stopped early by the request budget: nothing more is marked, neither the call deleted meanwhile nor users.
+        later = sorted(gong - set(gone))[7]
+        sb.gong.delete_calls([later])
+        run(TAP_CALLS_MAX_REQUESTS_PER_RUN="1")
+        assert marked("call_ids") == len(gone) and marked("users") == 0 and marked("trackers") == 0
+
+        # hard_delete: the read continues and completes; the rows of deleted calls leave call_ids.
+        run(TARGET_POSTGRES_HARD_DELETE="true")
+        deleted = {*gone, later}
+        assert ids(f"SELECT id FROM {schema}.call_ids") == gong - deleted
+        assert marked("call_ids") == 0
+        assert ids(sql[3]) == deleted
+        pg.psql(sql[4])
+        assert ids(f"SELECT id FROM {schema}.calls") == gong - deleted
+        assert not ids(f"SELECT call_id FROM {schema}.transcripts") & deleted
+        assert not ids(f"SELECT call_id FROM {schema}.parties") & deleted
+        assert marked("users") == 0 and marked("trackers") == 0

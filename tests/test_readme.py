@@ -145,7 +145,7 @@ def test_meltano_yml_describes_each_tap_setting_as_the_tap_does() -> None:
         for name, prop in tap_settings.items()
         if not name.startswith(("stream_map", "flattening", "batch", "faker"))
     }
-    assert len(own) == 24, sorted(own)
+    assert len(own) == 25, sorted(own)
     drifted = {
         name: (declared.get(name), tap_settings[name]["description"])
         for name in own

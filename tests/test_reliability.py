@@ -513,6 +513,8 @@ def test_connection_test_mode_reads_one_record_per_stream_quietly(sandbox, tmp_p
             "library_folder_calls",
             "user_daily_activity",
             "interaction_stats",
+            "call_ids",
+            "clari_call_ids",
         ),
         1,
     )

@@ -653,3 +653,64 @@ def test_control_data_changes(http, fresh):
     assert clari(http, fresh, "/call-details", {"id": target}).json()["call"]["last_modified_time"] == at
     bad = http.post(fresh.url + "/_sandbox/clari/add_calls", json={"n": 1}, timeout=5)
     assert bad.status_code == 400
+
+
+def test_list_calls_pages_by_cursor_in_the_query_and_404s_when_empty(http, sb):
+    """GET /v2/calls (gong_api.md §3.1): both dates required, 100 a page, the cursor in the query, workspaceId."""
+    params = {"fromDateTime": "2000-01-01T00:00:00Z", "toDateTime": "2100-01-01T00:00:00Z"}
+    assert (
+        gong(http, sb, "GET", "/v2/calls", params={"fromDateTime": params["fromDateTime"]}).status_code == 400
+    )
+    ids, cursor = [], None
+    while True:
+        page = gong(http, sb, "GET", "/v2/calls", params={**params, **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200
+        ids += [c["id"] for c in page.json()["calls"]]
+        cursor = page.json()["records"].get("cursor")
+        if cursor is None:
+            break
+    assert len(ids) == 250 and set(ids) == {c.id for c in sb.gong.calls}  # private ones too, with isPrivate
+    workspace = sb.gong.workspaces[1]["id"]
+    listed = gong(http, sb, "GET", "/v2/calls", params={**params, "workspaceId": workspace}).json()
+    assert {c["workspaceId"] for c in listed["calls"]} == {workspace}
+    empty = gong(http, sb, "GET", "/v2/calls", params={**params, "toDateTime": "2000-01-02T00:00:00Z"})
+    assert empty.status_code == 404
+    assert empty.json()["errors"] == ["No calls found corresponding to the provided filters"]
+
+
+def test_deleted_calls_disappear_from_every_endpoint(http, fresh):
+    gone = [c.id for c in fresh.gong.calls if c.has_transcript and not c.is_private][:2]
+    folder = next(f for f in fresh.gong_more.folders if fresh.gong_more.folder_content(f["id"])["calls"])
+    filed = fresh.gong_more.folder_content(folder["id"])["calls"][0]["id"]
+    answered = fresh.gong_more.answered_scorecards[0]["callId"]
+    deleted = http.post(
+        fresh.url + "/_sandbox/gong/delete_calls", json={"ids": [*gone, filed, answered]}, timeout=5
+    )
+    assert set(deleted.json()["deleted"]) == {*gone, filed, answered}
+    window = {"fromDateTime": "2000-01-01T00:00:00Z", "toDateTime": "2100-01-01T00:00:00Z"}
+    listed = []
+    cursor = None
+    while True:
+        page = gong(
+            http, fresh, "GET", "/v2/calls", params={**window, **({"cursor": cursor} if cursor else {})}
+        )
+        listed += [c["id"] for c in page.json()["calls"]]
+        if (cursor := page.json()["records"].get("cursor")) is None:
+            break
+    assert not set(listed) & {*gone, filed, answered} and len(listed) == 150 - len({*gone, filed, answered})
+    by_id = gong(http, fresh, "POST", "/v2/calls/extensive", json={"filter": {"callIds": gone}})
+    assert by_id.status_code == 404
+    transcripts = gong(http, fresh, "POST", "/v2/calls/transcript", json={"filter": {"callIds": gone}})
+    assert transcripts.status_code == 404
+    assert gong(http, fresh, "GET", f"/v2/calls/{gone[0]}").status_code == 404
+    content = gong(http, fresh, "GET", "/v2/library/folder-content", params={"folderId": folder["id"]}).json()
+    assert filed not in {c["id"] for c in content["calls"]}
+    assert answered not in {r["callId"] for r in fresh.gong_more.answered_scorecards}
+
+    target = fresh.clari.index()[0].id
+    assert http.post(fresh.url + "/_sandbox/clari/delete_calls", json={"ids": [target]}, timeout=5).ok
+    assert clari(http, fresh, "/call-details", {"id": target}).status_code == 404
+    calls = clari(http, fresh, "/calls", {"limit": 100}).json()
+    assert target not in {c["id"] for c in calls["calls"]} and calls["pagination"]["matched"] == 59 - sum(
+        1 for c in fresh.clari.index() if c.is_private
+    )

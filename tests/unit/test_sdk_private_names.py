@@ -30,6 +30,8 @@ PRIVATE_NAMES = [
     (Stream, "_increment_stream_state", ["latest_record"]),
     # tap.TapCalls._validate_config: settings checked (one line each) before any request.
     (Tap, "_validate_config", []),
+    # table_versions.activate: ACTIVATE_VERSION (one per stream map) after a complete full-table read.
+    (Stream, "_write_activate_version_message", ["full_table_version"]),
 ]
 
 
@@ -73,3 +75,11 @@ def test_devnull_reads_as_an_empty_dotenv() -> None:
     # TapCalls._env_var_config passes os.devnull to parse_environment_config so that the SDK loads no .env
     # of its own (it would override variables already set).
     assert DotEnv(os.devnull).dict() == {}
+
+
+def test_records_carry_the_stream_version_attribute() -> None:
+    # table_versions.stamp sets Stream._stream_version, which the SDK puts in every RECORD's `version`.
+    from singer_sdk.streams.core import Stream as CoreStream
+
+    assert "self._stream_version: int | None = None" in inspect.getsource(CoreStream.__init__)
+    assert "version=self._stream_version" in inspect.getsource(CoreStream._generate_record_messages)

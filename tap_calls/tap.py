@@ -27,9 +27,10 @@ from singer_sdk.mapper import PluginMapper
 from singer_sdk.plugin_base import SingerCommand
 from singer_sdk.singerlib import Catalog, CatalogEntry, StateMessage
 from singer_sdk.tap_base import CliTestOptionValue
+from typing_extensions import override
 
 from tap_calls import inputs
-from tap_calls.call_ids import call_ids_streams
+from tap_calls.call_ids import CallIdsStream, ClariCallIdsStream, call_ids_streams
 from tap_calls.clari import ClariCallsStream, ClariDirectory
 from tap_calls.clari_more import (
     ClariScorecardsStream,
@@ -261,6 +262,9 @@ NUMBER_SETTINGS = (
     "max_retry_wait_seconds",
 )
 
+# Synced after every other stream (TapCalls.load_streams).
+LISTS_OF_EXISTING_CALLS = frozenset({CallIdsStream.name, ClariCallIdsStream.name})
+
 
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -457,6 +461,17 @@ class TapCalls(Tap):
         if parsed.scheme == "http" and not _is_loopback(parsed.hostname):
             msg = f"{name} {value!r} uses plain http; use https (http is only allowed for a loopback test server)"
             raise TapCallsError(msg)
+
+    @property
+    @override
+    def streams(self) -> dict[str, Stream]:
+        """The SDK's streams (synced in this order: by name), but the lists of the calls that exist
+        (`call_ids`, `clari_call_ids`) last: within `max_requests_per_run` or a quota, the weekly full
+        listing must not spend what new data needs first. (`load_streams`, which sorts them, is final.)"""
+        streams = super().streams
+        for name in sorted(LISTS_OF_EXISTING_CALLS & streams.keys()):
+            streams[name] = streams.pop(name)  # the SDK's own dict, reordered in place
+        return streams
 
     def discover_streams(self) -> list[Stream]:
         streams: list[Stream] = []

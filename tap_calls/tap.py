@@ -28,7 +28,7 @@ from singer_sdk.plugin_base import SingerCommand
 from singer_sdk.singerlib import Catalog, CatalogEntry, StateMessage
 
 from tap_calls import inputs
-from tap_calls.clari import ClariCallsStream, ClariDirectory
+from tap_calls.clari import ClariCallsStream, ClariDirectory, ClariTranscriptLinesStream
 from tap_calls.clari_more import (
     ClariScorecardsStream,
     ClariScorecardTemplatesStream,
@@ -37,7 +37,14 @@ from tap_calls.clari_more import (
 )
 from tap_calls.dates import parse_datetime
 from tap_calls.errors import TapCallsError
-from tap_calls.gong import CallBatches, CallsStream, PartiesStream, TranscriptsStream, UsersStream
+from tap_calls.gong import (
+    CallBatches,
+    CallsStream,
+    PartiesStream,
+    TranscriptSentencesStream,
+    TranscriptsStream,
+    UsersStream,
+)
 from tap_calls.gong_more import gong_more_streams
 from tap_calls.redact import redact_secrets
 from tap_calls.scheduler import RateLimiter, Scheduler
@@ -393,6 +400,8 @@ class TapCalls(Tap):
                 CallsStream(self, scheduler=gong, batches=batches),
                 PartiesStream(self, scheduler=gong, batches=batches),
                 TranscriptsStream(self, scheduler=gong, batches=batches),
+                # After `transcripts`: children sync in this order, and a call's rows follow its record.
+                TranscriptSentencesStream(self, scheduler=gong, batches=batches),
                 UsersStream(self, scheduler=gong),
             ]
             streams += gong_more_streams(self, gong)
@@ -403,6 +412,7 @@ class TapCalls(Tap):
             directory = ClariDirectory()  # GET /users once per run, for clari_users and clari_calls' speakers
             streams += [
                 ClariCallsStream(self, scheduler=clari, directory=directory),
+                ClariTranscriptLinesStream(self, scheduler=clari),
                 ClariUsersStream(self, scheduler=clari, directory=directory),
                 ClariTopicsStream(self, scheduler=clari),
                 ClariScorecardsStream(self, scheduler=clari),

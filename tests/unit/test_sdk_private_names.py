@@ -24,7 +24,7 @@ PRIVATE_NAMES = [
     (Stream, "_write_schema_message", []),
     # gong.CallsStream.commit / clari.ClariCallsStream.commit: a STATE when a window finishes.
     (Stream, "_write_state_message", []),
-    # gong._CallsRun: the SDK's child sync, once per batch of calls.
+    # gong._CallsRun: the SDK's child sync, once per batch of calls; clari.ClariCallsStream.emit_lines, per call.
     (Stream, "_sync_children", ["child_context"]),
     # gong.CallChildStream: bookmarks move only with the parent's watermark.
     (Stream, "_increment_stream_state", ["latest_record"]),

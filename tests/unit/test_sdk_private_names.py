@@ -28,6 +28,8 @@ PRIVATE_NAMES = [
     (Stream, "_sync_children", ["child_context"]),
     # gong.CallChildStream: bookmarks move only with the parent's watermark.
     (Stream, "_increment_stream_state", ["latest_record"]),
+    # client.SourceStream._generate_record_messages: no walk over records when nothing is deselected.
+    (Stream, "_generate_record_messages", ["record"]),
     # tap.TapCalls._validate_config: settings checked (one line each) before any request.
     (Tap, "_validate_config", []),
 ]

@@ -220,7 +220,7 @@ def test_lines_survive_a_deselected_nested_transcript(sandbox):
 def test_a_row_stream_added_later_gets_every_call(sandbox):
     """Run 1 extracts the parents; run 2, given run 1's STATE, adds the row streams: the look-back summary
     says those transcripts and details were emitted, yet every call's rows arrive (its whole history). Run 3
-    goes back to normal: nothing is fetched again."""
+    goes back to normal: only a call published late is fetched, with its rows."""
     config = tap_config(sandbox, days=DAYS)
     first = run_tap(config, catalog=selecting(config, {"transcripts", "clari_calls"}))
     assert first.records["transcripts"]
@@ -237,8 +237,23 @@ def test_a_row_stream_added_later_gets_every_call(sandbox):
     assert "transcript_sentences" in second.state["bookmarks"]
     assert "clari_transcript_lines" in second.state["bookmarks"]
 
+    # A call published late inside the look-back: its transcript and its rows, and nothing else, come again.
+    late = sandbox.gong.add_calls(
+        1,
+        sandbox.now - timedelta(days=3),
+        sandbox.now - timedelta(days=2),
+        has_transcript=True,
+        is_private=False,
+    )
     sandbox.clear_log()
-    third = run_tap(config, state=copy.deepcopy(second.state), catalog=catalog)
-    assert not third.records["transcript_sentences"] and not third.records["clari_transcript_lines"]
-    assert paths(list(sandbox.log), "gong")["/v2/calls/transcript"] == 0
+    full_lookback = {**config, "lookback_interval_hours": 0}
+    third = run_tap(full_lookback, state=copy.deepcopy(second.state), catalog=catalog)
+    assert [r["call_id"] for r in third.records["transcripts"]] == [late[0].id]
+    assert by_call(third.records["transcript_sentences"]).keys() == {late[0].id}
+    assert [
+        {k: v for k, v in r.items() if k != "call_started"}
+        for r in by_call(third.records["transcript_sentences"])[late[0].id]
+    ] == sandbox.gong.expected_sentences(late[0])
+    assert not third.records["clari_transcript_lines"]
+    assert paths(list(sandbox.log), "gong")["/v2/calls/transcript"] == 1
     assert paths(list(sandbox.log), "clari")["/call-details"] == 0

@@ -868,20 +868,20 @@ class GongData:
 
     def _crosstalk(self, call: GongCall, monologues: list[dict]) -> None:
         """Speakers talking over each other, as real transcripts have them: in about one call in three, the
-        first sentence of one to four monologues starts exactly when the previous monologue's last sentence
+        first sentence of up to four monologues starts exactly when the previous monologue's last sentence
         starts (a tie in ``start``) or a little before it (so the call's sentences in time order differ from
         their order in the transcript). Own random stream: everything else stays as it was."""
         rng = self._rng(call, "crosstalk")
         if rng.random() >= 0.35 or len(monologues) < 2:
             return
         for m in rng.sample(range(1, len(monologues)), min(len(monologues) - 1, rng.randrange(1, 5))):
-            before, first = monologues[m - 1]["sentences"][-1], monologues[m]["sentences"][0]
-            floor = (
-                monologues[m - 1]["sentences"][0]["start"]
-                if len(monologues[m - 1]["sentences"]) > 1
-                else None
-            )
-            if rng.random() < 0.6 or floor is None or before["start"] - floor < 2:
+            # Only over a monologue of two sentences or more: each monologue still starts after the one before
+            # it (the parts of a long transcript are joined in the order of their monologues' first sentence).
+            said = monologues[m - 1]["sentences"]
+            before, first, floor = said[-1], monologues[m]["sentences"][0], said[0]["start"]
+            if len(said) < 2 or before["start"] <= floor:
+                continue
+            if rng.random() < 0.6 or before["start"] - floor < 2:
                 start = before["start"]  # a tie
             else:
                 start = before["start"] - rng.randrange(1, min(1500, before["start"] - floor))

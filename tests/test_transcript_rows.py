@@ -257,3 +257,24 @@ def test_a_row_stream_added_later_gets_every_call(sandbox):
     assert not third.records["clari_transcript_lines"]
     assert paths(list(sandbox.log), "gong")["/v2/calls/transcript"] == 1
     assert paths(list(sandbox.log), "clari")["/call-details"] == 0
+
+
+def test_sentences_of_a_transcript_sent_in_parts():
+    """Gong may send a long transcript as several entries, across pages: the rows are those of the whole."""
+    from calls_sandbox import Sandbox
+
+    with Sandbox(seed=11, gong_calls=150, gong_span_days=20, gong_split_transcripts=True) as sb:
+        start = sb.now - timedelta(days=21)
+        config = tap_config(sb, "gong", start_date=start.isoformat())
+        run = run_tap(config, catalog=selecting(config, {"transcript_sentences"}))
+        truth = {
+            c.id: sb.gong.expected_sentences(c)
+            for c in sb.gong.expected_calls(start, None)
+            if c.has_transcript
+        }
+        got = by_call(run.records["transcript_sentences"])
+        assert sorted(got) == sorted(truth)
+        for call_id, rows in got.items():
+            assert [{k: v for k, v in r.items() if k != "call_started"} for r in rows] == truth[call_id], (
+                call_id
+            )

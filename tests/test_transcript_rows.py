@@ -278,3 +278,32 @@ def test_sentences_of_a_transcript_sent_in_parts():
             assert [{k: v for k, v in r.items() if k != "call_started"} for r in rows] == truth[call_id], (
                 call_id
             )
+
+
+def test_sentences_survive_a_deselected_nested_transcript():
+    """The SDK drops `transcripts.transcript` in place when it is deselected: the rows do not depend on it."""
+    from calls_sandbox import Sandbox
+
+    with Sandbox(seed=12, gong_calls=120, gong_span_days=20) as sb:
+        start = sb.now - timedelta(days=21)
+        config = tap_config(sb, "gong", start_date=start.isoformat())
+        catalog = selecting(config, {"transcripts", "transcript_sentences"})
+        for entry in catalog["streams"]:
+            if entry["tap_stream_id"] == "transcripts":
+                for meta in entry["metadata"]:
+                    if meta["breadcrumb"] == ["properties", "transcript"]:
+                        meta["metadata"]["selected"] = False
+        run = run_tap(config, catalog=catalog)
+        truth = {
+            c.id: sb.gong.expected_sentences(c)
+            for c in sb.gong.expected_calls(start, None)
+            if c.has_transcript
+        }
+        assert run.records["transcripts"] and all("transcript" not in r for r in run.records["transcripts"])
+        assert {r["call_id"]: r["sentence_count"] for r in run.records["transcripts"]} == {
+            k: len(v) for k, v in truth.items()
+        }
+        got = by_call(run.records["transcript_sentences"])
+        assert {
+            k: [{f: v for f, v in r.items() if f != "call_started"} for r in rows] for k, rows in got.items()
+        } == truth

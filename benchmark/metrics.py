@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmark.harness import (
+    CALL_STREAMS,
     PYTHON,
     REPO,
     Output,
@@ -23,6 +24,7 @@ from benchmark.harness import (
     read_output,
     run_process,
     select_only,
+    select_streams,
 )
 from benchmark.stops import clari_spread_backfill, gong_quota_stop, gong_spread_backfill
 
@@ -54,6 +56,8 @@ class Sizes:
     hourly_gong_per_day: int  # 10: Gong calls a day, over the 7-day look-back
     hourly_clari_calls: int  # 11: Clari calls over 14 days
     hourly_uncapped: bool  # 10, 11: the counted runs without the rate caps too (quick: counts only, faster)
+    sentence_calls: int  # 12: calls with realistic transcripts
+    sentence_record_calls: int  # 13
     spread_gong_calls: int  # spread backfill and quota stop: Gong calls over 400 days
     spread_gong_budget: int  # spread backfill: max_requests_per_run for Gong
     spread_clari_calls: int  # spread backfill: Clari calls over 200 days
@@ -82,6 +86,8 @@ FULL = Sizes(
     spread_clari_calls=3_000,
     spread_clari_budget=600,
     quota_stop_after=120,
+    sentence_calls=1_000,
+    sentence_record_calls=300,
 )
 QUICK = Sizes(
     requests_calls=500,
@@ -104,6 +110,8 @@ QUICK = Sizes(
     spread_clari_calls=60,
     spread_clari_budget=20,
     quota_stop_after=8,
+    sentence_calls=20,
+    sentence_record_calls=10,
 )
 
 
@@ -720,6 +728,156 @@ def clari_hourly(bench: Bench, row: Row) -> None:
     ]
 
 
+# ------------------------------------------------------------------------------------------- 12, 13, 14
+# Transcripts as rows (issue 31). At Gong's cap (3 requests/s, about 2 requests per 100 calls) a backfill
+# receives 150 calls a second; its daily quota (10,000 requests, about 21 per 1,000 calls) allows about 476,000
+# calls a day, 5.5 a second sustained. SENTENCE_TARGET is 10 x what that daily quota delivers in sentences per
+# second at the realistic transcripts' sentences per call (measured in the run).
+GONG_QUOTA_CALLS_PER_SECOND = 10_000 / 21 * 1000 / 86_400
+SENTENCE_HEADROOM = 10
+
+
+def _sentence_truth(sb: Sandbox) -> dict:
+    return sb.get("/_sandbox/sentences")
+
+
+def sentence_throughput(bench: Bench, row: Row) -> None:
+    n = bench.sizes.sentence_calls
+    runner = bench.tap("12-sentences")
+    with bench.sandbox("12-sentences", gong_calls=n, gong_span_days=365, transcript_size="realistic") as sb:
+        truth = _sentence_truth(sb)
+        config = sb.gong_config(requests_per_second=NO_LIMIT)
+        catalog = select_only(runner.discover(config), "transcript_sentences")
+        run = runner.run("tap", config, catalog=catalog, stdout=runner.workdir / "tap.jsonl").check()
+    emitted = run.records_done("transcript_sentences")
+    sentences, transcripts = truth["gong_sentences"], truth["gong_transcripts"]
+    per_call = sentences / max(1, transcripts)
+    target = SENTENCE_HEADROOM * GONG_QUOTA_CALLS_PER_SECOND * per_call
+    row.value = sentences / run.cpu
+    row.measured = f"{row.value:,.0f}"
+    complete = emitted == sentences
+    if not complete:
+        row.notes.append(f"the tap emitted {emitted} sentences, the sandbox served {sentences}")
+    row.ok = complete and row.value >= target
+    (runner.workdir / "tap.jsonl").unlink()
+    at_rate_cap = 150 * per_call
+    row.notes.append(
+        f"only transcript_sentences selected, {transcripts:,} realistic transcripts ({per_call:.0f} sentences "
+        f"a call), {sentences:,} sentences in {run.cpu:.2f} CPU-s (user {run.user:.2f} + sys {run.sys:.2f}, "
+        f"startup included), wall {run.wall:.1f} s, peak RSS {run.maxrss_kb / 1024:.0f} MiB. Target: 10 x "
+        f"Gong's daily quota ({GONG_QUOTA_CALLS_PER_SECOND:.1f} calls/s sustained) = {target:,.0f} sentences/s; "
+        f"a burst at the 3/s rate cap (150 calls/s) would bring {at_rate_cap:,.0f}/s, "
+        f"{row.value / at_rate_cap:.2f} x of it"
+    )
+
+
+def sentence_record_efficiency(bench: Bench, row: Row) -> None:
+    """As metric 4, for `transcript_sentences`: CPU per record of the tap vs a bare SDK stream of the same rows."""
+    n = bench.sizes.sentence_record_calls
+    runner = bench.tap("13-sentence-records")
+    work = runner.workdir
+    with bench.sandbox(
+        "13-sentence-records", gong_calls=n, gong_span_days=365, transcript_size="realistic"
+    ) as sb:
+        truth = _sentence_truth(sb)
+        config = sb.gong_config(requests_per_second=NO_LIMIT)
+        catalog = select_only(runner.discover(config), "transcript_sentences")
+        before_any = sb.now - timedelta(days=365 + 30)
+        empty = {
+            **config,
+            "start_date": (before_any - timedelta(days=10)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "end_date": before_any.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        tap_full: list[Run] = []
+        tap_empty: list[Run] = []
+        for i in range(bench.sizes.record_repeats):
+            out = work / f"tap-{i}.jsonl"
+            tap_full.append(runner.run(f"tap-{i}", config, catalog=catalog, stdout=out).check())
+            tap_empty.append(
+                runner.run(f"tap-empty-{i}", empty, catalog=catalog, stdout=work / "tap-empty.jsonl").check()
+            )
+            if i:
+                out.unlink()
+    schema_path, records_path = work / "schema.json", work / "records.jsonl"
+    records = _split_tap_output(work / "tap-0.jsonl", schema_path, records_path, "transcript_sentences")
+    (work / "tap-0.jsonl").unlink()
+    empty_records = work / "records-empty.jsonl"
+    empty_records.write_text("", encoding="utf-8")
+    bare_full: list[Run] = []
+    bare_empty: list[Run] = []
+    for i in range(bench.sizes.record_repeats):
+        for runs, source, name in (
+            (bare_full, records_path, f"bare-{i}"),
+            (bare_empty, empty_records, f"bare-empty-{i}"),
+        ):
+            config_path = runner.write_json(
+                f"{name}.config.json", {"schema_path": str(schema_path), "records_path": str(source)}
+            )
+            args = [PYTHON, "-m", "benchmark.bare_tap", "--config", str(config_path)]
+            log(f"{name}: python -m benchmark.bare_tap")
+            run = run_process(args, name=name, workdir=work, stdout=work / f"{name}.jsonl", cwd=REPO).check()
+            log(f"{name}: exit 0, wall {run.wall:.2f} s, cpu {run.cpu:.2f} s")
+            runs.append(run)
+    differs = _same_records(records_path, work / "bare-0.jsonl")
+    for i in range(bench.sizes.record_repeats):
+        (work / f"bare-{i}.jsonl").unlink()
+    records_path.unlink()
+    cpu = {
+        name: min(r.cpu for r in runs)
+        for name, runs in (("tap", tap_full), ("tap0", tap_empty), ("bare", bare_full), ("bare0", bare_empty))
+    }
+    tap_per_record = (cpu["tap"] - cpu["tap0"]) / records
+    bare_per_record = (cpu["bare"] - cpu["bare0"]) / records
+    row.value = 100 * bare_per_record / tap_per_record
+    row.measured = f"{row.value:.0f} %"
+    complete = records == truth["gong_sentences"]
+    if not complete:
+        row.notes.append(f"the tap emitted {records} sentences, the sandbox served {truth['gong_sentences']}")
+    if differs:
+        row.notes.append(f"the bare tap's records are not the tap's: {differs}")
+        complete = False
+    row.ok = complete and row.value >= 100
+    row.notes.append(
+        f"{records:,} transcript_sentences records (alone: the tap also lists the calls and decodes the "
+        f"transcripts); least CPU of {bench.sizes.record_repeats} run(s): tap {cpu['tap']:.2f} s - "
+        f"{cpu['tap0']:.2f} s at 0 records = {1e6 * tap_per_record:.1f} us/record; bare {cpu['bare']:.2f} s - "
+        f"{cpu['bare0']:.2f} s = {1e6 * bare_per_record:.1f} us/record"
+    )
+
+
+def sentence_memory_growth(bench: Bench, row: Row) -> None:
+    """As metric 5, with `transcript_sentences` selected too."""
+    small, large = bench.sizes.memory_small, bench.sizes.memory_large
+    rss: dict[int, Run] = {}
+    counts: dict[int, tuple[int | None, int]] = {}
+    for n in (small, large):
+        name = f"14-memory-{n}"
+        runner = bench.tap(name)
+        with bench.sandbox(name, gong_calls=n, gong_span_days=365, transcript_size="small") as sb:
+            truth = sb.truth()
+            sentences = _sentence_truth(sb)["gong_sentences"]
+            config = sb.gong_config(requests_per_second=NO_LIMIT)
+            catalog = select_streams(runner.discover(config), (*CALL_STREAMS, "transcript_sentences"))
+            run = runner.run("tap", config, catalog=catalog, timeout=1800).check()
+        rss[n] = run
+        counts[n] = (run.records_done("transcript_sentences"), sentences)
+        if not _check_calls(row, run, truth):
+            row.notes.append(f"(the run with {n:,} calls)")
+        if counts[n][0] != sentences:
+            row.notes.append(
+                f"{n:,} calls: the tap emitted {counts[n][0]} sentences, the sandbox served {sentences}"
+            )
+    row.value = rss[large].maxrss_kb / rss[small].maxrss_kb
+    row.measured = f"{row.value:.2f}"
+    row.ok = not row.notes and row.value <= 1.2
+    row.notes.append(
+        f"the call streams and transcript_sentences, small transcripts, no cap: peak RSS "
+        f"{rss[small].maxrss_kb / 1024:.1f} MiB at {small:,} calls ({counts[small][1]:,} sentences), "
+        f"{rss[large].maxrss_kb / 1024:.1f} MiB at {large:,} calls ({counts[large][1]:,} sentences, "
+        f"{rss[large].wall:.0f} s wall)"
+    )
+
+
 @dataclass(frozen=True)
 class Measurement:
     number: int
@@ -779,20 +937,35 @@ MEASUREMENTS = (
     ),
     Measurement(
         12,
+        "Transcript sentences per tap CPU-second (realistic transcripts, no cap)",
+        ">= 10 x Gong's daily quota",
+        sentence_throughput,
+    ),
+    Measurement(
+        13, "transcript_sentences efficiency vs bare SDK stream", ">= 100 %", sentence_record_efficiency
+    ),
+    Measurement(
+        14,
+        "Peak RSS {sizes.memory_large:,} / {sizes.memory_small:,} calls, transcript_sentences selected",
+        "<= 1.2",
+        sentence_memory_growth,
+    ),
+    Measurement(
+        15,
         "Gong backfill spread over runs, {sizes.spread_gong_calls:,} calls, max_requests_per_run "
         "{sizes.spread_gong_budget}: runs, all runs' requests / one full run's",
         "<= ceil(full / budget) + 2 runs, <= 1.25, nothing lost",
         gong_spread_backfill,
     ),
     Measurement(
-        13,
+        16,
         "Clari backfill spread over runs, {sizes.spread_clari_calls:,} calls, max_requests_per_run "
         "{sizes.spread_clari_budget}: runs, all runs' requests / one full run's",
         "<= ceil(full / budget) + 2 runs, <= 1.25, nothing lost",
         clari_spread_backfill,
     ),
     Measurement(
-        14,
+        17,
         "Gong quota stop after {sizes.quota_stop_after} requests: the resume's extensive requests / a full run's",
         "<= (full - half of what run 1 read) / full",
         gong_quota_stop,

@@ -370,6 +370,44 @@ class ClariData:
                 line["personId"] = str(line["personId"])
         assert unknown not in roster
 
+    def _nan_times(self, call: ClariCall, lines: list[dict]) -> None:
+        """Clari sends "NaN" for some timestamps (clari_api.md §2.2): in about one call in five, a few lines
+        have "NaN" as ``start``, ``end`` or both. Own random stream: everything else stays as it was."""
+        rng = self._rng(call, "nan-times")
+        if rng.random() >= 0.2 or not lines:
+            return
+        for index in rng.sample(range(len(lines)), min(len(lines), rng.randrange(1, 4))):
+            for key in rng.choice([("start",), ("end",), ("start", "end")]):
+                lines[index][key] = "NaN"
+
+    def expected_lines(self, call: ClariCall | str) -> list[dict] | None:
+        """Ground truth for ``clari_transcript_lines``: one row per line of the ``/call-details`` transcript,
+        in its order, ``"NaN"`` times as None, ``personId`` as text, with the speaker fields of
+        ``expected_speakers``. None when the call has no transcript."""
+        c = call if isinstance(call, ClariCall) else self._by_id[call]
+        details = self.details(c)
+        lines, speakers = details.get("transcript"), self.expected_speakers(c)
+        if lines is None or speakers is None:
+            return None
+
+        def seconds(value: object) -> object:
+            return None if value == "NaN" else value
+
+        return [
+            {
+                "call_id": c.id,
+                "last_modified_time": details["last_modified_time"],
+                "line_index": n,
+                "start": seconds(line["start"]),
+                "end": seconds(line["end"]),
+                "text": line["text"],
+                "person_id": str(line["personId"]),
+                "annotations": line["annotations"],
+                **who,
+            }
+            for n, (line, who) in enumerate(zip(lines, speakers, strict=True))
+        ]
+
     def expected_speakers(self, call: ClariCall | str) -> list[dict] | None:
         """Ground truth for "who said what": per line of the call's ``/call-details`` transcript, the fields a
         tap should add (``speaker_name``, ``speaker_email``, ``speaker_user_id``, ``speaker_affiliation``).
@@ -526,6 +564,7 @@ class ClariData:
             transcript.append(entry)
             t += d + step * 0.1 * rand()
         self._twist_lines(call, transcript, roster, joined_only)
+        self._nan_times(call, transcript)
         out["transcript"] = transcript
         if rng.random() < 0.9:
             topics = []

@@ -876,4 +876,53 @@ class GongData:
                         stranger = str(strangers.randrange(10**18, 10**19))
                 out[m]["speakerId"] = stranger
                 who[m] = None
+        self._crosstalk(call, out)
         return out, who
+
+    def _crosstalk(self, call: GongCall, monologues: list[dict]) -> None:
+        """Speakers talking over each other, as real transcripts have them: in about one call in three, the
+        first sentence of up to four monologues starts exactly when the previous monologue's last sentence
+        starts (a tie in ``start``) or a little before it (so the call's sentences in time order differ from
+        their order in the transcript). Own random stream: everything else stays as it was."""
+        rng = self._rng(call, "crosstalk")
+        if rng.random() >= 0.35 or len(monologues) < 2:
+            return
+        for m in rng.sample(range(1, len(monologues)), min(len(monologues) - 1, rng.randrange(1, 5))):
+            # Only over a monologue of two sentences or more: each monologue still starts after the one before
+            # it (the parts of a long transcript are joined in the order of their monologues' first sentence).
+            said = monologues[m - 1]["sentences"]
+            before, first, floor = said[-1], monologues[m]["sentences"][0], said[0]["start"]
+            if len(said) < 2 or before["start"] <= floor:
+                continue
+            if rng.random() < 0.6 or before["start"] - floor < 2:
+                start = before["start"]  # a tie
+            else:
+                start = before["start"] - rng.randrange(1, min(1500, before["start"] - floor))
+            first["end"] = max(first["end"], start + 1)
+            first["start"] = start
+
+    def expected_sentences(self, call: GongCall | str) -> list[dict] | None:
+        """Ground truth for ``transcript_sentences``: one row per sentence of the served transcript, numbered
+        by ``start`` with ties in the served order, each with its monologue's position, topic, speaker id
+        and speaker fields (``expected_speakers``). None without a transcript."""
+        c = self._call(call)
+        monologues, speakers = self.transcript(c), self.expected_speakers(c)
+        if monologues is None or speakers is None:
+            return None
+        rows = []
+        for m_index, (monologue, who) in enumerate(zip(monologues, speakers, strict=True)):
+            for sentence in monologue["sentences"]:
+                rows.append(
+                    {
+                        "call_id": c.id,
+                        "monologue_index": m_index,
+                        "start": sentence["start"],
+                        "end": sentence["end"],
+                        "text": sentence["text"],
+                        "topic": monologue["topic"],
+                        "speaker_id": monologue["speakerId"],
+                        **who,
+                    }
+                )
+        ordered = sorted(range(len(rows)), key=lambda i: (rows[i]["start"], i))
+        return [{"sentence_index": n, **rows[i]} for n, i in enumerate(ordered)]

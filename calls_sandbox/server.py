@@ -659,6 +659,11 @@ class Sandbox:
                 200,
                 dumps({"refreshes": issuer.refreshes, "refused": issuer.refused, "expired": issuer.expired}),
             )
+        if route == ("GET", "/_sandbox/sentences"):
+            # Ground truth for transcript_sentences at benchmark sizes: the sentences of every public call.
+            calls = [c for c in self.gong.calls if not c.is_private and c.has_transcript]
+            count = sum(len(m["sentences"]) for c in calls for m in self.gong._transcript(c) or ())
+            return Reply(200, dumps({"gong_sentences": count, "gong_transcripts": len(calls)}))
         if route == ("GET", "/_sandbox/health"):
             return Reply(200, dumps({"ok": True, "url": self.url}))
         try:

@@ -22,14 +22,15 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
-from tap_calls.client import SourceStream, response_json
+from tap_calls.client import SourceStream, quiet_child_syncs, response_json
 from tap_calls.dates import iso, parse_datetime
 from tap_calls.errors import RetryWaitTooLong, TapCallsError
 from tap_calls.keys import as_id, snake_keys
 from tap_calls.paging import MAX_SKIP, SkipPaginator
 from tap_calls.progress import ProgressMeter
-from tap_calls.schemas.clari import CLARI_CALL_SCHEMA, CLARI_FIELDS
+from tap_calls.schemas.clari import CLARI_CALL_SCHEMA, CLARI_FIELDS, CLARI_LINE_SCHEMA
 from tap_calls.speakers import add_clari_speakers, clari_user_names
+from tap_calls.transcript_rows import line_count, line_records
 from tap_calls.windowed import WindowedRun, WindowedStream
 from tap_calls.windows import ReadPlan, Window
 
@@ -38,6 +39,8 @@ if t.TYPE_CHECKING:
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
+
+    from tap_calls.windows import EmittedSummary
 
 
 # Clari answers with at most 6 MB and gives 502s on large pages (its staff advised 25 to a user listing
@@ -299,6 +302,61 @@ class ClariCallsStream(WindowedStream, ClariStream):
         self.calls_not_found = 0
         self.calls_unlisted = 0
         self.calls_unchanged = 0
+        self.lines_new = False
+
+    @property
+    @override
+    def bookmark_streams(self) -> list[SourceStream]:
+        """This stream and `clari_transcript_lines`, whose bookmark its windows move too."""
+        return [self, *t.cast("list[SourceStream]", self.child_streams)]
+
+    @override
+    def generate_child_contexts(
+        self, record: dict[str, t.Any], context: Context | None
+    ) -> t.Iterable[Context | None]:
+        return ()  # the SDK would sync children before writing the record: emit_lines does it after
+
+    @property
+    def lines(self) -> ClariTranscriptLinesStream | None:
+        """The `clari_transcript_lines` child, when selected."""
+        return next(
+            (c for c in self.child_streams if isinstance(c, ClariTranscriptLinesStream) and c.selected), None
+        )
+
+    def already_emitted(self, instant: datetime | None, token: str, summary: EmittedSummary) -> bool:
+        """Whether the look-back summary says this very list item was handled before (emitted, or unknown
+        to /call-details), so its details are not fetched again. Never while `clari_transcript_lines` is new
+        in this run (no bookmark of its own): the summary speaks of what was emitted without it."""
+        return instant is not None and not self.lines_new and summary.lookup(instant, token) is not None
+
+    def details_record(self, listed: dict[str, t.Any], details: dict[str, t.Any]) -> dict[str, t.Any]:
+        """The `clari_calls` record of a listed call and its /call-details `call`: merged, speakers joined
+        (internal names need the run's one GET /users), `transcript_line_count` set."""
+        record = clari_call_record(listed, details)
+        if record.get("transcript"):
+            names = self.user_names() if record.get("users") else None
+            record["transcript"] = add_clari_speakers(record, names)
+        record["transcript_line_count"] = line_count(record.get("transcript"))
+        return record
+
+    def take_lines(self, record: dict[str, t.Any]) -> tuple[str, list[dict[str, t.Any]]] | None:
+        """The call's `clari_transcript_lines` rows when that stream is selected, built before the record is
+        yielded (the SDK drops a record's deselected properties in place once it has it)."""
+        if self.lines is None:
+            return None
+        return record["id"], line_records(record)
+
+    def emit_lines(self, taken: tuple[str, list[dict[str, t.Any]]] | None) -> None:
+        """Sync `clari_transcript_lines` for one call, after its `clari_calls` record was written."""
+        lines = self.lines
+        if taken is None or lines is None:
+            return
+        call_id, rows = taken
+        lines.pending[call_id] = rows
+        try:
+            self._sync_children({"call_id": call_id})  # private SDK API: Stream._sync_children
+        finally:
+            lines.pending.pop(call_id, None)
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, t.Any]:
@@ -335,6 +393,8 @@ class ClariCallsStream(WindowedStream, ClariStream):
 
     @override
     def start_run(self, plan: ReadPlan) -> _ClariRun:
+        lines = self.lines
+        self.lines_new = lines is not None and self.bookmark_of(lines) is None
         return _ClariRun(self, plan)
 
     @override
@@ -551,7 +611,7 @@ class _ClariRun(WindowedRun):
             return  # the first listing reaches a second before the range (strict, whole-second filters)
         token = summary_token(call_id, call)
         # Known, with this very list item: emitted before (flag 1), or unknown to /call-details (flag 0).
-        if instant is not None and self.summary.lookup(instant, token) is not None:
+        if self.stream.already_emitted(instant, token, self.summary):
             self.stream.calls_unchanged += 1
             return
         self.windows[window].details += 1
@@ -581,11 +641,10 @@ class _ClariRun(WindowedRun):
             if instant is not None:  # asked again only once its list item changes
                 self.summary.add(instant, token, 0)
         else:
-            record = clari_call_record(call, found)
-            if record.get("transcript"):  # who said what: internal speakers' names need GET /users
-                names = self.stream.user_names() if record.get("users") else None
-                record["transcript"] = add_clari_speakers(record, names)
+            record = self.stream.details_record(call, found)
+            lines = self.stream.take_lines(record)
             yield self.emitted(window, record)
+            self.stream.emit_lines(lines)  # after the record: the SDK wrote it before resuming this generator
             if instant is not None:
                 self.summary.add(instant, token)
         self.maybe_finish(window)
@@ -627,6 +686,36 @@ class _ClariRun(WindowedRun):
             self.stream.records_emitted,
             self.stream.scheduler.limiter.usage(),
         )
+
+
+class ClariTranscriptLinesStream(ClariStream):
+    """One record per line of a call's /call-details transcript, from the same answers as `clari_calls`
+    (never a request of its own); synced call by call right after the call's record (emit_lines)."""
+
+    name = "clari_transcript_lines"
+    path = "/call-details"
+    parent_stream_type = ClariCallsStream
+    state_partitioning_keys: t.ClassVar[list[str]] = []
+    primary_keys = ("call_id", "line_index")
+    replication_key = "last_modified_time"
+    schema = CLARI_LINE_SCHEMA
+
+    def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
+        super().__init__(tap, **kwargs)
+        self.pending: dict[str, list[dict[str, t.Any]]] = {}
+        self.logger.addFilter(quiet_child_syncs)
+
+    @override
+    def read_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
+        assert context is not None
+        return self.pending.get(context["call_id"], [])
+
+    @override
+    def _increment_stream_state(
+        self, latest_record: dict[str, t.Any], *, context: Context | None = None
+    ) -> None:
+        # private SDK API: the bookmark moves only when `clari_calls` commits a finished window.
+        return
 
 
 def summary_token(call_id: str, call: dict[str, t.Any]) -> str:

@@ -45,11 +45,13 @@ from tap_calls.schemas.gong import (
     NESTED_PARTY_KEYS,
     PARTY_KEYS,
     PARTY_SCHEMA,
+    SENTENCE_SCHEMA,
     TRANSCRIPT_SCHEMA,
     USER_FIELDS,
     USER_SCHEMA,
 )
 from tap_calls.speakers import add_gong_speakers
+from tap_calls.transcript_rows import sentence_count, sentence_records
 from tap_calls.windowed import WindowedRun, WindowedStream
 from tap_calls.windows import ReadPlan, Window
 
@@ -58,6 +60,8 @@ if t.TYPE_CHECKING:
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
+
+    from tap_calls.windows import EmittedSummary
 
 
 # Gong pages are fixed at 100 records; the same number is the safe batch of call ids per request.
@@ -261,11 +265,54 @@ class CallsStream(WindowedStream, GongStream):
     def __init__(self, tap: Tap, *, batches: CallBatches, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
         self.batches = batches
+        self.new_consumers: set[str] = set()
 
-    @cached_property
-    def transcripts(self) -> TranscriptsStream | None:
-        """The transcripts child, when selected."""
-        return next((s for s in self.child_streams if isinstance(s, TranscriptsStream) and s.selected), None)
+    @property
+    def transcript_consumers(self) -> list[TranscriptConsumer]:
+        """The selected children made from POST /v2/calls/transcript answers (`transcripts`,
+        `transcript_sentences`) that were not skipped for scope, in sync order; empty: no transcript is
+        requested. They share every answer: one request per batch of calls, whichever are selected."""
+        return [
+            child
+            for child in self.child_streams
+            if isinstance(child, TranscriptConsumer) and child.selected and not child.skipped
+        ]
+
+    def note_new_consumers(self) -> None:
+        """At the start of a run: which transcript consumers have no bookmark of their own (selected for the
+        first time, or never committed). Their run is a backfill from start_date (`plan`), and for them the
+        look-back summary, which says what the *other* consumers emitted, does not count (needs_transcript)."""
+        self.new_consumers = {c.name for c in self.transcript_consumers if self.bookmark_of(c) is None}
+
+    def needs_transcript(self, call: Mapping[str, t.Any], summary: EmittedSummary) -> bool:
+        """Whether a listed call (`{id, started, ...}`) needs its transcript requested: some consumer is
+        selected, and the look-back did not emit the call's transcript already (`summary`, flag 1) or a
+        consumer new in this run must have it anyway (note_new_consumers)."""
+        if not self.transcript_consumers:
+            return False
+        if not call["started"] or self.new_consumers:
+            return True
+        return summary.lookup(parse_datetime(call["started"]), call["id"]) != 1
+
+    def fetch_transcripts(self, batch: CallBatch) -> list[bytes]:
+        """The raw transcript pages of a batch's wanted calls (a scheduler task), requested once for every
+        consumer, through the first one's request layer."""
+        consumers = self.transcript_consumers
+        if not consumers:
+            return []
+        return consumers[0].fetch(batch)
+
+    def transcripts_refused(self, refused: Refused) -> None:
+        """Gong refused POST /v2/calls/transcript: wrong credentials end the run; a missing scope skips
+        every transcript consumer (one WARNING each), and the calls go on."""
+        consumers = self.transcript_consumers
+        if not consumers:
+            return
+        verdict = consumers[0].refusal(refused)
+        if not isinstance(verdict, ScopeMissing):
+            raise verdict
+        for consumer in consumers:
+            consumer.skip_for_scope(verdict)
 
     @property
     @override
@@ -324,6 +371,7 @@ class CallsStream(WindowedStream, GongStream):
 
     @override
     def start_run(self, plan: ReadPlan) -> _CallsRun:
+        self.note_new_consumers()
         return _CallsRun(self, plan)
 
     @override
@@ -415,7 +463,6 @@ class _CallsRun(WindowedRun):
         super().__init__(stream, plan)
         self.include_private = bool(stream.config.get("include_private_calls"))
         self.include_media = bool(stream.config.get("include_media_urls"))
-        self.transcripts = stream.transcripts
         self.children_selected = any(c.selected for c in stream.child_streams)
         self.progress: dict[Window, _WindowProgress] = {}
         self.buffer: list[tuple[dict[str, t.Any], Window]] = []  # calls waiting for a transcript batch
@@ -457,7 +504,7 @@ class _CallsRun(WindowedRun):
 
     @property
     def with_transcripts(self) -> bool:
-        return self.transcripts is not None and not self.transcripts.skipped
+        return bool(self.stream.transcript_consumers)
 
     @property
     def requests_per_page(self) -> int:
@@ -771,11 +818,7 @@ class _CallsRun(WindowedRun):
 
     def needs_transcript(self, call: dict[str, t.Any]) -> bool:
         """A call needs its transcript requested unless the look-back already emitted one for it."""
-        if self.transcripts is None or self.transcripts.skipped:
-            return False
-        if not call["started"]:
-            return True
-        return self.summary.lookup(parse_datetime(call["started"]), call["id"]) != 1
+        return self.stream.needs_transcript(call, self.summary)
 
     def flush_batch(self) -> None:
         """Up to 100 buffered calls that need a transcript: one transcript request, gathered across pages."""
@@ -821,9 +864,8 @@ class _CallsRun(WindowedRun):
 
     def fetch_transcripts(self, batch: CallBatch) -> list[bytes] | Refused:
         """The transcript bodies of a batch (a task); a refusal is returned, so only `transcripts` stops."""
-        assert self.transcripts is not None
         try:
-            return self.transcripts.fetch(batch)
+            return self.stream.fetch_transcripts(batch)
         except Refused as refused:
             return refused
 
@@ -832,12 +874,7 @@ class _CallsRun(WindowedRun):
         if batch.wanted:
             self.stream.scheduler.requests_new += 1  # only new calls, or calls that had no transcript yet
         if isinstance(result, Refused):
-            assert self.transcripts is not None
-            verdict = self.transcripts.refusal(result)
-            if not isinstance(verdict, ScopeMissing):
-                raise verdict
-            if not self.transcripts.skipped:
-                self.transcripts.skip_for_scope(verdict)
+            self.stream.transcripts_refused(result)
             result = []
         batch.bodies = result
         try:
@@ -848,7 +885,7 @@ class _CallsRun(WindowedRun):
         if batch.wanted and not self.dry_run:
             self.transcripts_alive -= 1
             self.send_transcripts()
-        if self.transcripts is not None and not self.transcripts.skipped:
+        if self.stream.transcript_consumers:
             for call in batch.wanted:
                 if call["started"]:
                     self.summary.add(
@@ -876,7 +913,7 @@ class _CallsRun(WindowedRun):
 
     @override
     def keeps_summary(self) -> bool:
-        return self.transcripts is not None and not self.transcripts.skipped
+        return bool(self.stream.transcript_consumers)
 
 
 def page_priority(window: Window, cursor: str | None) -> float:
@@ -1003,10 +1040,12 @@ def transcript_record(call: dict[str, t.Any], entries: list[list[dict[str, t.Any
         {"speaker_id": as_id(m.get("speakerId")), "topic": m.get("topic"), "sentences": m.get("sentences")}
         for m in monologues
     ]
+    joined = add_gong_speakers(transcript, call_parties(call))
     return {
         "call_id": call["id"],
         "call_started": call["started"],
-        "transcript": add_gong_speakers(transcript, call_parties(call)),
+        "transcript": joined,
+        "sentence_count": sentence_count(joined),
     }
 
 
@@ -1072,12 +1111,13 @@ class PartiesStream(CallChildStream):
                 yield party_record(call, party)
 
 
-class TranscriptsStream(CallChildStream):
-    name = "transcripts"
+class TranscriptConsumer(CallChildStream):
+    """A child made from the answers of POST /v2/calls/transcript (gong_api.md §3.4): `transcripts` and
+    `transcript_sentences`. Whichever are selected, a batch of calls costs one request (CallsStream asks
+    the first selected one to send it, `fetch`); each builds its records from the batch's raw bodies."""
+
     path = "/v2/calls/transcript"
     http_method = "POST"
-    primary_keys = ("call_id",)
-    schema = TRANSCRIPT_SCHEMA
     records_key = "callTranscripts"
     required_scope = "api:calls:read:transcript"
 
@@ -1126,14 +1166,43 @@ class TranscriptsStream(CallChildStream):
             if token is None:
                 return
 
-    @override
-    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+    def transcripts(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+        """The batch's `transcripts` records (speakers joined), one call at a time; each call counts as
+        having had its transcript emitted (the look-back summary's flag)."""
         batch = self.batch(context)
-        if not self.selected:
-            return
         for record in transcript_records(batch.wanted, batch.bodies):
             batch.emitted.add(record["call_id"])
             yield record
+
+
+class TranscriptsStream(TranscriptConsumer):
+    name = "transcripts"
+    primary_keys = ("call_id",)
+    schema = TRANSCRIPT_SCHEMA
+
+    @override
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+        if self.selected:
+            yield from self.transcripts(context)
+
+
+class TranscriptSentencesStream(TranscriptConsumer):
+    """One record per sentence, from the same answers as `transcripts` (never a request of its own).
+
+    Synced after `transcripts` for each batch (discovery order: tap.discover_streams), so a call's rows come
+    after its transcript record. The rows are built from the transcript record itself (its joined speakers),
+    decoded again from the batch's bodies rather than kept from `transcripts`: a batch's records held at
+    once would be ~20 MB, and the SDK trims a record's deselected properties in place once yielded.
+    """
+
+    name = "transcript_sentences"
+    primary_keys = ("call_id", "sentence_index")
+    schema = SENTENCE_SCHEMA
+
+    @override
+    def read_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
+        for record in self.transcripts(context):
+            yield from sentence_records(record)
 
 
 # Full table

@@ -4,12 +4,14 @@ Pure functions, no I/O. Gong monologues carry only a `speaker_id` and Clari line
 people are in the same call's parties (Gong) or participant lists (Clari), which the tap already holds when
 it emits a transcript, so the join costs no request. The streams call:
 
-- `add_gong_speakers(monologues, parties)` in `TranscriptsStream.fetch` (gong.py), with the parties of the
-  same `calls` batch;
-- `add_clari_speakers(record, names_by_user_id)` in `ClariCallsStream._emit` (clari.py), with the Copilot
-  user names from one `GET /users` per run (None when that request failed).
+- `add_gong_speakers(monologues, parties)` in `gong.transcript_record`, with the parties of the same `calls`
+  batch;
+- `add_clari_speakers(record, names_by_user_id)` in `ClariCallsStream.details_record` (clari.py), with the
+  Copilot user names from one `GET /users` per run (None when that request failed).
 
-Both take records as emitted (snake_case) and return new lists; they never change their arguments.
+Both take records as emitted (snake_case) and return new lists; they never change their arguments. The row
+streams (`transcript_sentences`, `clari_transcript_lines`) copy the speaker fields from the joined records
+(transcript_rows.py), so a row and its nested line always name the same person.
 """
 
 from __future__ import annotations

@@ -107,6 +107,7 @@ def test_batch_messages_write_jsonl_gz_files_that_hold_every_record(sandbox, tmp
 
 CLARI_STREAMS = (
     "clari_calls",
+    "clari_transcript_lines",
     "clari_users",
     "clari_topics",
     "clari_scorecards",
@@ -124,7 +125,7 @@ GONG_MORE = {
     "user_daily_activity",
     "interaction_stats",
 }
-GONG = {"calls", "parties", "transcripts", "users", "call_ids", *GONG_MORE}
+GONG = {"calls", "parties", "transcripts", "transcript_sentences", "users", "call_ids", *GONG_MORE}
 
 
 @pytest.mark.parametrize(
@@ -148,6 +149,8 @@ def test_discovery_lists_the_configured_sources_streams_with_the_contract_keys(c
         "transcripts": (["call_id"], "call_started"),
         "users": (["id"], None),
         "clari_calls": (["id"], "last_modified_time"),
+        "transcript_sentences": (["call_id", "sentence_index"], "call_started"),
+        "clari_transcript_lines": (["call_id", "line_index"], "last_modified_time"),
         "clari_users": (["id"], None),
         "clari_topics": (["topic_id"], None),
         "clari_scorecards": (["id"], None),

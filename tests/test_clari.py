@@ -185,6 +185,7 @@ GONG_STREAMS = {
     "calls",
     "parties",
     "transcripts",
+    "transcript_sentences",
     "users",
     "workspaces",
     "scorecards",
@@ -202,8 +203,8 @@ GONG_STREAMS = {
     ("sources", "streams"),
     [
         (("gong",), GONG_STREAMS),
-        (("clari",), {"clari_calls", *CLARI_MORE}),
-        (("gong", "clari"), {*GONG_STREAMS, "clari_calls", *CLARI_MORE}),
+        (("clari",), {"clari_calls", "clari_transcript_lines", *CLARI_MORE}),
+        (("gong", "clari"), {*GONG_STREAMS, "clari_calls", "clari_transcript_lines", *CLARI_MORE}),
     ],
 )
 def test_each_configured_source_syncs_just_its_streams(sources, streams):

@@ -221,6 +221,11 @@ def test_state_the_tap_can_partly_use_warns_and_uses_the_rest(files, sb: Sandbox
             "calls": {"replication_key": "started", "replication_key_value": iso(bookmark)},
             "parties": {"replication_key": "call_started", "replication_key_value": iso(bookmark)},
             "transcripts": {"replication_key": "call_started", "replication_key_value": iso(bookmark)},
+            # (A row stream without a bookmark would be backfilled from start_date, and `calls` with it.)
+            "transcript_sentences": {
+                "replication_key": "call_started",
+                "replication_key_value": iso(bookmark),
+            },
             "clari_calls": {"replication_key": "modified", "replication_key_value": iso(bookmark)},
             "cals": retired,
         },

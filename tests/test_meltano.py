@@ -125,6 +125,36 @@ def test_first_run_delivers_exactly_the_sandbox_records(first_run: FirstRun) -> 
         assert parse_dt(r["call_started"]) == started[r["call_id"]], r["call_id"]
 
 
+def test_first_run_delivers_every_transcript_row(first_run: FirstRun) -> None:
+    """Transcripts as rows through target-jsonl (which validates each record against its SCHEMA): every
+    sentence and line of every call, as the sandbox served them, keys unique."""
+    sb = first_run.sb
+    rows = read_output(first_run.workdir / "out1", ("transcript_sentences", "clari_transcript_lines"))
+    sentences: dict[str, list[dict]] = {}
+    for row in sorted(rows["transcript_sentences"], key=lambda r: r["sentence_index"]):
+        sentences.setdefault(row["call_id"], []).append(row)
+    expected = {
+        c.id: sb.gong.expected_sentences(c)
+        for c in sb.gong.expected_calls(first_run.start, None)
+        if c.has_transcript
+    }
+    assert expected and sorted(sentences) == sorted(expected)
+    for call_id, got in sentences.items():
+        assert [{k: v for k, v in r.items() if k != "call_started"} for r in got] == expected[call_id]
+    lines: dict[str, list[dict]] = {}
+    for row in sorted(rows["clari_transcript_lines"], key=lambda r: r["line_index"]):
+        lines.setdefault(row["call_id"], []).append(row)
+    expected_lines = {
+        c["id"]: truth
+        for c in sb.clari.expected_calls(modified_gt=first_run.start)
+        if (truth := sb.clari.expected_lines(c["id"])) is not None
+    }
+    assert expected_lines and lines == expected_lines
+    for stream, key in (("transcript_sentences", "sentence_index"), ("clari_transcript_lines", "line_index")):
+        keys = [(r["call_id"], r[key]) for r in rows[stream]]
+        assert len(keys) == len(set(keys)), stream
+
+
 def test_no_secret_in_meltano_output(first_run: FirstRun) -> None:
     for secret in SECRETS:
         assert secret not in first_run.output

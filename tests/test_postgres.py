@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import itertools
 import json
 import os
 import pwd
@@ -709,3 +710,170 @@ def test_deleted_calls_in_postgres(meltano, postgres: Postgres, tmp_path: Path) 
         assert not ids(f"SELECT call_id FROM {schema}.transcripts") & deleted
         assert not ids(f"SELECT call_id FROM {schema}.parties") & deleted
         assert marked("users") == 0 and marked("trackers") == 0
+
+
+# ------------------------------------------------------------------------------------- transcripts as rows
+
+ROWS_DATABASE = "tap_calls_rows"
+ROWS_DOC = Path(__file__).resolve().parents[1] / "docs" / "transcript-rows.md"
+EXAMPLE_CALL = "'7782342274025937895'"
+
+
+def doc_queries() -> list[str]:
+    """The ```sql blocks of docs/transcript-rows.md, in order: customer side, last week's questions, one call as
+    a text, dropping stale rows."""
+    text = ROWS_DOC.read_text(encoding="utf-8")
+    blocks = [block.split("```", 1)[0] for block in text.split("```sql\n")[1:]]
+    assert len(blocks) == 4, f"docs/transcript-rows.md should hold 4 sql blocks, not {len(blocks)}"
+    return blocks
+
+
+@dataclass
+class RowsLoaded:
+    sb: Sandbox
+    pg: Postgres
+    start: datetime
+
+    def psql(self, sql: str) -> list[list[str]]:
+        return self.pg.psql(sql, database=ROWS_DATABASE)
+
+    def sentences(self) -> dict[str, list[dict]]:
+        calls = self.sb.gong.expected_calls(self.start, None)
+        return {c.id: self.sb.gong.expected_sentences(c) for c in calls if c.has_transcript}
+
+
+@pytest.fixture(scope="module")
+def rows_loaded(
+    meltano, postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RowsLoaded]:
+    """`meltano run tap-calls target-postgres` of the row streams and their parents, into a database of their
+    own, from a sandbox whose calls all lie in the last three weeks (so "last week" holds some)."""
+    with Sandbox(seed=31, gong_calls=150, gong_span_days=20, clari_calls=30, clari_span_days=20) as sb:
+        workdir = tmp_path_factory.mktemp("meltano-postgres-rows")
+        start = sb.now - timedelta(days=21)
+        postgres.psql(f"CREATE DATABASE {ROWS_DATABASE}", database="postgres")
+        streams = ["transcripts", "transcript_sentences", "clari_calls", "clari_transcript_lines"]
+        env = meltano.env(
+            workdir,
+            sb,
+            start,
+            TARGET_POSTGRES_HOST=postgres.host,
+            TARGET_POSTGRES_PORT=str(postgres.port),
+            TARGET_POSTGRES_USER=postgres.user,
+            TARGET_POSTGRES_PASSWORD="unused-with-trust-auth",
+            TARGET_POSTGRES_DATABASE=ROWS_DATABASE,
+            TAP_CALLS__SELECT=json.dumps([f"{name}.*" for name in streams]),
+            **RATES,
+        )
+        meltano("--environment=sandbox", "run", "tap-calls", "target-postgres", env=env)
+        yield RowsLoaded(sb=sb, pg=postgres, start=start)
+
+
+def test_row_tables_have_typed_columns_and_every_row(rows_loaded: RowsLoaded) -> None:
+    sb = rows_loaded.sb
+    types = {
+        table: {
+            name: kind
+            for name, kind, _ in rows_loaded.psql(
+                "SELECT column_name, data_type, udt_name FROM information_schema.columns "
+                f"WHERE table_schema = '{SCHEMA}' AND table_name = '{table}'"
+            )
+        }
+        for table in ("transcript_sentences", "clari_transcript_lines")
+    }
+    sentences, lines = types["transcript_sentences"], types["clari_transcript_lines"]
+    assert (sentences["start"], sentences["end"], sentences["text"]) == ("bigint", "bigint", "text")
+    assert (sentences["sentence_index"], sentences["call_started"]) == ("bigint", "timestamp with time zone")
+    assert (lines["start"], lines["end"], lines["text"]) == ("double precision", "double precision", "text")
+    assert lines["annotations"] == "jsonb"
+    truth = rows_loaded.sentences()
+    count = rows_loaded.psql(
+        f"SELECT count(*), count(DISTINCT (call_id, sentence_index)) FROM {SCHEMA}.transcript_sentences"
+    )
+    assert count == [[str(sum(map(len, truth.values())))] * 2]
+    clari = [
+        sb.clari.expected_lines(c["id"]) or [] for c in sb.clari.expected_calls(modified_gt=rows_loaded.start)
+    ]
+    count = rows_loaded.psql(
+        f"SELECT count(*), count(*) FILTER (WHERE start IS NULL) FROM {SCHEMA}.clari_transcript_lines"
+    )
+    nan = sum(1 for rows in clari for r in rows if r["start"] is None)
+    assert count == [[str(sum(map(len, clari))), str(nan)]]
+    # Seconds stay exact: the sum of every line's start as Clari sent it.
+    total = sum(r["start"] for rows in clari for r in rows if r["start"] is not None)
+    assert (
+        abs(float(rows_loaded.psql(f"SELECT sum(start) FROM {SCHEMA}.clari_transcript_lines")[0][0]) - total)
+        < 1e-6
+    )
+
+
+def test_doc_query_customer_side_of_one_call(rows_loaded: RowsLoaded) -> None:
+    truth = rows_loaded.sentences()
+    call_id = next(
+        c for c, rows in truth.items() if {"Internal", "External"} <= {r["speaker_affiliation"] for r in rows}
+    )
+    query = doc_queries()[0].replace(EXAMPLE_CALL, f"'{call_id}'")
+    expected = [
+        [r["speaker_name"] or "", str(r["start"] // 1000), r["text"]]
+        for r in truth[call_id]
+        if r["speaker_affiliation"] == "External"
+    ]
+    assert expected and rows_loaded.psql(query) == expected
+
+
+def test_doc_query_questions_each_rep_asked_last_week(rows_loaded: RowsLoaded) -> None:
+    ((since, until),) = rows_loaded.psql(
+        "SELECT extract(epoch FROM date_trunc('week', now()) - interval '1 week'), "
+        "extract(epoch FROM date_trunc('week', now()))"
+    )
+    calls = {
+        c.id: c
+        for c in rows_loaded.sb.gong.expected_calls(rows_loaded.start, None)
+        if float(since) <= c.started.timestamp() < float(until)
+    }
+    expected = sorted(
+        (r["speaker_name"], r["call_id"], r["text"])
+        for call_id, rows in rows_loaded.sentences().items()
+        if call_id in calls
+        for r in rows
+        if r["speaker_affiliation"] == "Internal" and r["text"].rstrip().endswith("?")
+    )
+    got = rows_loaded.psql(doc_queries()[1])
+    assert len(expected) > 5, "the sandbox should hold questions asked last week"
+    assert sorted((rep, call_id, question) for rep, call_id, _, question in got) == expected
+    groups = [rep for rep, _ in itertools.groupby(rep for rep, *_ in got)]
+    assert len(groups) == len(set(groups)), "each rep's questions together"
+
+
+def test_doc_query_one_call_as_a_text(rows_loaded: RowsLoaded) -> None:
+    truth = rows_loaded.sentences()
+    call_id = max(truth, key=lambda c: len({r["speaker_affiliation"] for r in truth[c]}))
+    query = doc_queries()[2].replace(EXAMPLE_CALL, f"'{call_id}'")
+    expected = [
+        f"{r['speaker_name'] or 'Unknown speaker'} ({r['speaker_affiliation'] or 'Unknown'}): {r['text']}"
+        for r in truth[call_id]
+    ]
+    assert [line for (line,) in rows_loaded.psql(query)] == expected
+
+
+def test_doc_statements_drop_rows_of_an_older_longer_transcript(rows_loaded: RowsLoaded) -> None:
+    """A row past the newest transcript's end (as an older, longer version left it) is dropped; no other."""
+    before = {
+        table: rows_loaded.psql(f"SELECT count(*) FROM {SCHEMA}.{table}")[0][0]
+        for table in ("transcript_sentences", "clari_transcript_lines")
+    }
+    rows_loaded.psql(
+        f"INSERT INTO {SCHEMA}.transcript_sentences (call_id, sentence_index, text) "
+        f"SELECT call_id, sentence_count, 'left over' FROM {SCHEMA}.transcripts "
+        f"UNION ALL SELECT call_id, sentence_count + 7, 'left over' FROM {SCHEMA}.transcripts"
+    )
+    rows_loaded.psql(
+        f"INSERT INTO {SCHEMA}.clari_transcript_lines (call_id, line_index, text) "
+        f"SELECT id, transcript_line_count, 'left over' FROM {SCHEMA}.clari_calls"
+    )
+    rows_loaded.psql(doc_queries()[3])
+    after = {table: rows_loaded.psql(f"SELECT count(*) FROM {SCHEMA}.{table}")[0][0] for table in before}
+    assert after == before
+    assert rows_loaded.psql(
+        f"SELECT count(*) FROM {SCHEMA}.transcript_sentences WHERE text = 'left over'"
+    ) == [["0"]]

@@ -304,6 +304,20 @@ def test_the_readme_stream_map_hashes_every_email(sandbox, run):
             assert record["transcript"] is None
             continue
         assert [m["speaker_email"] for m in record["transcript"]] == [sha(m["speaker_email"]) for m in before]
+    # The row streams (issue 31): each row's speaker email hashed, nothing else changed.
+    for stream, index, field in (
+        ("transcript_sentences", "sentence_index", "speaker_email_address"),
+        ("clari_transcript_lines", "line_index", "speaker_email"),
+    ):
+        plain_rows = {(r["call_id"], r[index]): r for r in result.records[stream]}
+        assert len(hashed.records[stream]) == len(plain_rows) > 0, stream
+        assert any(r[field] for r in plain_rows.values()), stream
+        for row in hashed.records[stream]:
+            before = plain_rows[(row["call_id"], row[index])]
+            assert row[field] == sha(before[field])
+            assert {k: v for k, v in row.items() if k != field} == {
+                k: v for k, v in before.items() if k != field
+            }
     plain_parties = {(p["call_id"], p["id"]): p for p in result.records["parties"]}
     for party in hashed.records["parties"]:
         assert party["email_address"] == sha(plain_parties[(party["call_id"], party["id"])]["email_address"])
@@ -316,5 +330,6 @@ def test_the_readme_stream_map_hashes_every_email(sandbox, run):
     emails -= {p["name"] for p in result.records["parties"]}
     mapped = [hashed.records["transcripts"], [p["email_address"] for p in hashed.records["parties"]]]
     mapped += [r["transcript"] for r in hashed.records["clari_calls"]]
+    mapped += [hashed.records["transcript_sentences"], hashed.records["clari_transcript_lines"]]
     out = json.dumps(mapped)
     assert emails and not [email for email in emails if email in out]

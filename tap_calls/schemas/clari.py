@@ -108,8 +108,9 @@ CLARI_CALL_SCHEMA = th.PropertiesList(
         th.ArrayType(
             th.ObjectType(
                 th.Property("text", _str),
-                th.Property("start", _num),
-                th.Property("end", _num),
+                # Seconds; Clari sends "NaN" for some timestamps (clari_api.md §2.2): passed as sent here.
+                th.Property("start", _loose_number),
+                th.Property("end", _loose_number),
                 th.Property("person_id", _loose_id),
                 th.Property("annotations", th.ArrayType(th.ObjectType())),
                 # Who spoke, resolved from person_id (tap_calls/speakers.py).
@@ -117,6 +118,9 @@ CLARI_CALL_SCHEMA = th.PropertiesList(
             )
         ),
     ),
+    # How many `clari_transcript_lines` rows this call's transcript gives (0 without one): rows of an older,
+    # longer version have line_index >= transcript_line_count.
+    th.Property("transcript_line_count", _int),
     th.Property(
         "summary",
         th.ObjectType(
@@ -160,3 +164,20 @@ CLARI_CALL_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 CLARI_FIELDS = tuple(CLARI_CALL_SCHEMA["properties"])
+
+# Seconds as a float column: PostgreSQL `double precision` with the project's loader (x-sql-datatype), not the
+# `numeric` a plain number becomes (loaders/target-calls-postgres).
+_seconds = th.CustomType({"type": ["number", "null"], "x-sql-datatype": "double precision"})
+
+# One row per line of a call's /call-details transcript (tap_calls/transcript_rows.py, line_records).
+CLARI_LINE_SCHEMA = th.PropertiesList(
+    th.Property("call_id", _str, required=True),
+    th.Property("last_modified_time", _dt),
+    th.Property("line_index", _int, required=True),
+    th.Property("start", _seconds),  # seconds from the call's start; "NaN" -> null
+    th.Property("end", _seconds),
+    th.Property("text", _str),
+    th.Property("person_id", _str),
+    th.Property("annotations", th.ArrayType(th.ObjectType())),
+    *(th.Property(name, _str) for name in CLARI_SPEAKER_FIELDS),
+).to_dict()

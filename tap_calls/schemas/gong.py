@@ -201,6 +201,23 @@ TRANSCRIPT_SCHEMA = th.PropertiesList(
             )
         ),
     ),
+    # How many `transcript_sentences` rows this transcript gives: rows of an older, longer version of the
+    # transcript have sentence_index >= sentence_count (Gong trims calls).
+    th.Property("sentence_count", _int),
+).to_dict()
+
+# One row per sentence of a call's joined transcript (tap_calls/transcript_rows.py, sentence_records).
+SENTENCE_SCHEMA = th.PropertiesList(
+    th.Property("call_id", _str, required=True),
+    th.Property("call_started", _dt),
+    th.Property("sentence_index", _int, required=True),
+    th.Property("monologue_index", _int),
+    th.Property("start", _int),  # milliseconds from the call's start, as Gong sends them
+    th.Property("end", _int),
+    th.Property("text", _str),
+    th.Property("topic", _str),
+    th.Property("speaker_id", _str),
+    *(th.Property(name, _str) for name in GONG_SPEAKER_FIELDS),
 ).to_dict()
 
 USER_SCHEMA = th.PropertiesList(

@@ -24,10 +24,12 @@ PRIVATE_NAMES = [
     (Stream, "_write_schema_message", []),
     # gong.CallsStream.commit / clari.ClariCallsStream.commit: a STATE when a window finishes.
     (Stream, "_write_state_message", []),
-    # gong._CallsRun: the SDK's child sync, once per batch of calls.
+    # gong._CallsRun: the SDK's child sync, once per batch of calls; clari.ClariCallsStream.emit_lines, per call.
     (Stream, "_sync_children", ["child_context"]),
     # gong.CallChildStream: bookmarks move only with the parent's watermark.
     (Stream, "_increment_stream_state", ["latest_record"]),
+    # client.SourceStream._generate_record_messages: no walk over records when nothing is deselected.
+    (Stream, "_generate_record_messages", ["record"]),
     # tap.TapCalls._validate_config: settings checked (one line each) before any request.
     (Tap, "_validate_config", []),
     # table_versions.activate: ACTIVATE_VERSION (one per stream map) after a complete full-table read.

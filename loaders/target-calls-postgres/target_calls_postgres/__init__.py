@@ -6,7 +6,8 @@ stored value depends on the loading session's time zone, and every array as a Po
 becomes the JSON value `null`, which `IS NULL` does not find. It offers no setting for any of this, and
 `x-sql-datatype` is only honoured for integer widths and pgvector. This subclass changes those
 mappings and nothing else: `date-time` -> `timestamp with time zone`; object and array -> `jsonb`,
-with a missing value stored as SQL NULL.
+with a missing value stored as SQL NULL; and it honours `x-sql-datatype: double precision` (Clari's transcript
+seconds in `clari_transcript_lines`), which the stock loader ignores (it makes every number `numeric`).
 
 Tables that already exist keep their column types: the SDK's type merge prefers the current column,
 and values are written as the existing column holds them, so switching from the stock loader never
@@ -21,7 +22,7 @@ from functools import cached_property
 import sqlalchemy
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.sql.connector import JSONSchemaToSQL
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, JSONB, TIMESTAMP
 from target_postgres.connector import PostgresConnector
 from target_postgres.sinks import PostgresSink
 from target_postgres.target import TargetPostgres
@@ -35,6 +36,10 @@ def _jsonb(_schema: dict) -> JSONB:
     return JSONB(none_as_null=True)
 
 
+def _double(_schema: dict) -> DOUBLE_PRECISION:
+    return DOUBLE_PRECISION()
+
+
 class CallsPostgresConnector(PostgresConnector):
     @cached_property
     def jsonschema_to_sql(self) -> JSONSchemaToSQL:
@@ -42,6 +47,7 @@ class CallsPostgresConnector(PostgresConnector):
         to_sql.register_format_handler("date-time", _timestamptz)
         to_sql.register_type_handler("object", _jsonb)
         to_sql.register_type_handler("array", _jsonb)
+        to_sql.register_sql_datatype_handler("double precision", _double)
         return to_sql
 
 

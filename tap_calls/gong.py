@@ -529,9 +529,10 @@ class _CallsRun(WindowedRun):
         self.commit()
         self.stop_unfinished()
         self.stream.logger.info(
-            "calls: %d transcript requests for %d calls",
+            "calls: %d transcript requests for %d calls; Gong so far: %s",
             self.transcripts_requested,
             self.stream.records_emitted,
+            self.stream.scheduler.cost_line(),
         )
 
     @override

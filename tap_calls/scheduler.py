@@ -241,12 +241,16 @@ class Scheduler:
         return max(1, min(self.max_in_flight, wanted))
 
     def cost_line(self) -> str:
-        """Requests so far by purpose and quota share, e.g. `84 requests (0.8 % of …): 10 for new data, …`."""
+        """Requests so far by purpose and quota share, e.g. `84 requests (0.8 % of …): 10 for new data, 70
+        re-reading what earlier runs emitted, 4 for the rest (other streams, retries)`: the parts always add
+        up to the requests sent."""
         listing = self.requests_listing_ids
         ids = f", {listing} listing the calls that exist" if listing else ""
+        rest = max(0, self.limiter.requests - self.requests_new - self.requests_reread - listing)
         return (
             f"{self.limiter.usage()}: {self.requests_new} for new data, "
-            f"{self.requests_reread} re-reading what earlier runs emitted{ids}"
+            f"{self.requests_reread} re-reading what earlier runs emitted{ids}, "
+            f"{rest} for the rest (other streams, retries)"
         )
 
     def group(self, *, background: bool = False) -> TaskGroup[t.Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import signal
 import subprocess
 import sys
@@ -231,3 +232,21 @@ def test_sigterm_after_a_state_keeps_its_finished_windows(gong, tmp_path):
     assert (
         set(stopped.ids("transcripts", "call_id")) | set(resumed.ids("transcripts", "call_id")) == transcripts
     )
+
+
+def test_the_cost_line_counts_every_listing_page_and_adds_up(gong, caplog):
+    config = tap_config(gong, "gong", days=401, lookback_days=0)
+    catalog = selecting(config, GONG_STREAMS)
+    gong.clear_log()
+    with caplog.at_level(logging.INFO):
+        run_tap(config, catalog=catalog)
+    sent = len(requests_to(gong, "gong"))
+    line = next(r.getMessage() for r in caplog.records if "Gong so far" in r.getMessage())
+    numbers = re.search(
+        r"(\d+) requests .*: (\d+) for new data, (\d+) re-reading what earlier runs emitted, (\d+) for the rest",
+        line,
+    )
+    assert numbers, line
+    total, new, reread, rest = map(int, numbers.groups())
+    # A first backfill: every listing page and transcript request is new data, nothing else ran before.
+    assert (total, new, reread, rest) == (sent, sent, 0, 0), line

@@ -49,6 +49,10 @@ PRIMARY_KEYS = {
     "library_folder_calls": ["folder_id", "call_id", "created"],
     "user_daily_activity": ["user_id", "date"],
     "interaction_stats": ["user_id", "date"],
+    "transcript_sentences": ["call_id", "sentence_index"],
+    "clari_transcript_lines": ["call_id", "line_index"],
+    "call_ids": ["id"],
+    "clari_call_ids": ["id"],
 }
 RATES = {"TAP_CALLS_REQUESTS_PER_SECOND": "20", "TAP_CALLS_CLARI_REQUESTS_PER_SECOND": "50"}
 

@@ -251,7 +251,7 @@ def test_meltano_sandbox_run_as_written(meltano, tmp_path: Path) -> None:
     """On port 8765 when it is free (exactly as written), else on another port given by env vars.
 
     `meltano`: the plugins installed; the run's system database, state and `.meltano` are its own."""
-    block = block_with("--environment=sandbox run")
+    block = block_with("--environment=sandbox run --full-refresh")
     port = 8765
     try:
         with socket.socket() as s:

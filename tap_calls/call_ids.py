@@ -53,6 +53,7 @@ from tap_calls.gong import GongStream
 from tap_calls.keys import as_id
 from tap_calls.paging import MAX_SKIP, SkipPaginator, next_cursor, page_records, restart_on_expiry
 from tap_calls.schemas.call_ids import CALL_IDS_SCHEMA, CLARI_CALL_IDS_SCHEMA
+from tap_calls.splitting import consecutive, split_evenly
 from tap_calls.windows import Window, full_read_due
 
 if t.TYPE_CHECKING:
@@ -280,11 +281,7 @@ class CallIdsStream(CallIdsRead, GongStream):
     @staticmethod
     def windows(begin: datetime, end: datetime) -> list[Window]:
         """[begin, end) in consecutive windows of at most 90 days."""
-        out: list[Window] = []
-        while begin < end:
-            out.append(Window(begin, min(end, begin + GONG_WINDOW)))
-            begin = out[-1].end
-        return out
+        return [Window(a, b) for a, b in consecutive(begin, end, GONG_WINDOW)]
 
     def call_record(self, raw: Record) -> Record | None:
         """A `call_ids` record from one item of GET /v2/calls; None for a private call (unless included)."""
@@ -344,7 +341,7 @@ class CallIdsStream(CallIdsRead, GongStream):
             left = self.budget_left() or 0
             more = math.ceil(total / PAGE_SIZE) - 1  # pages after the first
             if more > left and window.end - window.start > 2 * MIN_PART:
-                parts = window.split(math.ceil(total / (PAGE_SIZE * max(1, left))), MIN_PART)
+                parts = split_evenly(window, math.ceil(total / (PAGE_SIZE * max(1, left))), MIN_PART)
                 if len(parts) > 1:
                     self.logger.info(
                         "%s: %s holds %d calls, more than %d requests left in this run list: reading it in %d "

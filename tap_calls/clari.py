@@ -27,9 +27,9 @@ from tap_calls.dates import iso, parse_datetime
 from tap_calls.errors import RetryWaitTooLong, TapCallsError
 from tap_calls.keys import as_id, snake_keys
 from tap_calls.paging import MAX_SKIP, SkipPaginator
-from tap_calls.progress import ProgressMeter
 from tap_calls.schemas.clari import CLARI_CALL_SCHEMA, CLARI_FIELDS, CLARI_LINE_SCHEMA
 from tap_calls.speakers import add_clari_speakers, clari_user_names
+from tap_calls.splitting import clari_parts, middle_second
 from tap_calls.transcript_rows import line_count, line_records
 from tap_calls.windowed import WindowedRun, WindowedStream
 from tap_calls.windows import ReadPlan, Window
@@ -218,23 +218,16 @@ class Listing:
     def halves(self, now: datetime) -> tuple[Listing, Listing] | None:
         """Two listings that together hold this one's calls and each fewer; None when it cannot shrink."""
         gt, lt = self.modified_gt, self.modified_lt
-        if middle := _middle(gt, lt):
+        if middle := middle_second(gt, lt, BOUNDARY_OVERLAP):
             return replace(self, modified_lt=middle), replace(self, modified_gt=middle - BOUNDARY_OVERLAP)
         # Calls modified within the same few seconds (a bulk update): split on call time instead.
         low = self.time_gt or CALL_TIME_FLOOR
         high = self.time_lt or now + CALL_TIME_CEILING_AHEAD
-        if middle := _middle(low, high):
+        if middle := middle_second(low, high, BOUNDARY_OVERLAP):
             return replace(self, time_gt=low, time_lt=middle), replace(
                 self, time_gt=middle - BOUNDARY_OVERLAP, time_lt=high
             )
         return None
-
-
-def _middle(low: datetime, high: datetime) -> datetime | None:
-    """A whole-second split point, if both halves (each overlapping the other by a second) are smaller."""
-    if high - low <= 3 * BOUNDARY_OVERLAP:
-        return None
-    return low + timedelta(seconds=(high - low).total_seconds() // 2)
 
 
 class ClariListing:
@@ -267,6 +260,26 @@ class ClariListing:
     def too_large(self, matched: int) -> bool:
         """Whether a listing matching this many calls cannot be paged within `skip` <= 10,000."""
         return matched > MAX_SKIP + self.page_size
+
+
+@dataclass(frozen=True)
+class _ListingPage:
+    """A page of a listing (a scheduler task's key): `skip` calls in."""
+
+    listing: Listing
+    skip: int
+
+
+@dataclass(frozen=True)
+class _Details:
+    """The /call-details of a listed call (a scheduler task's key): its window, the list item, and what the
+    look-back summary knows it by (`instant`, `token`)."""
+
+    window: Window
+    call_id: str
+    call: dict[str, t.Any]
+    instant: datetime | None
+    token: str
 
 
 @dataclass
@@ -438,7 +451,6 @@ class _ClariRun(WindowedRun):
         self.pending: list[Window] = []  # windows not listed yet, earliest last
         self.active: set[Window] = set()
         self.targets: dict[Window, int] = {}  # calls a part of a split window is expected to hold
-        self.meter = ProgressMeter(stream.logger, "clari_calls", stream.scheduler.limiter)
 
     @property
     def max_details_waiting(self) -> int:
@@ -446,23 +458,18 @@ class _ClariRun(WindowedRun):
         return 4 * self.stream.scheduler.max_in_flight
 
     @override
-    def records(self) -> Iterator[dict[str, t.Any]]:
-        for gap in self.gaps:
-            self.open_window(gap)
+    def on_result(self, task: _ListingPage | _Details, result: t.Any) -> Iterator[dict[str, t.Any]]:
+        if isinstance(task, _ListingPage):
+            self.on_page(task.listing, task.skip, result)
+        else:
+            self.details_in_flight -= 1
+            yield from self.on_details(task, result)
+
+    @override
+    def advance(self) -> None:
+        while self.waiting and self.details_in_flight < self.max_details_waiting:
+            self.request_page(*self.waiting.popleft())
         self.activate()
-        for key, result in self.group:
-            if key[0] == "page":
-                self.on_page(key[1], key[2], result)
-            else:
-                self.details_in_flight -= 1
-                yield from self.on_details(key[1], key[2], result)
-            while self.waiting and self.details_in_flight < self.max_details_waiting:
-                self.request_page(*self.waiting.popleft())
-            self.activate()
-            self.meter.tick(self.stream.records_emitted)
-        self.commit()
-        self.stop_unfinished()
-        self.stream.logger.info("clari_calls: Clari Copilot so far: %s", self.stream.scheduler.cost_line())
 
     @override
     def open_window(self, window: Window) -> None:
@@ -514,7 +521,7 @@ class _ClariRun(WindowedRun):
             self.waiting.append((listing, skip))
             return
         self.group.submit(
-            ("page", listing, skip),
+            _ListingPage(listing, skip),
             self.listing.fetch_page,
             listing,
             skip,
@@ -567,23 +574,19 @@ class _ClariRun(WindowedRun):
             self.finish_listing(listing, split=len(progress.returned) < progress.matched)
 
     def parts_for(self, window: Window, matched: int) -> list[Window] | None:
-        """How a window whose first page matched `matched` calls is read instead; None: whole. Parts hold
-        about `WINDOW_RECORDS` calls (equal spans of modification time), fewer when that is more than what
-        is left of the budget covers; `[window]`: nothing fits any more."""
-        target = WINDOW_RECORDS
+        """How a window whose first page matched `matched` calls is read instead (splitting.clari_parts): None
+        whole; parts of about `WINDOW_RECORDS` calls or what is left of the budget covers; `[window]`: nothing
+        fits any more."""
         left = self.budget_left()
-        if left is not None:
-            spare = left - self.reserved(but=window) - 1  # a part's own first page
-            fit = spare - -(-spare // self.listing.page_size)
-            if self.cost(matched) - 1 <= spare:
-                fit = matched
-            if fit < min(matched, 10):
-                return [window]
-            target = min(target, fit)
-        if matched <= target:
-            return None
-        parts = window.split(-(-matched // target), timedelta(minutes=1))
-        return parts if len(parts) > 1 else None
+        spare = None if left is None else left - self.reserved(but=window) - 1  # a part's own first page
+        return clari_parts(
+            window,
+            matched,
+            target=WINDOW_RECORDS,
+            spare=spare,
+            page_size=self.listing.page_size,
+            min_span=timedelta(minutes=1),
+        )
 
     def split_window(self, window: Window, listing: Listing, parts: list[Window]) -> None:
         matched = self.listings.pop(listing).matched
@@ -617,19 +620,14 @@ class _ClariRun(WindowedRun):
         self.windows[window].details += 1
         self.details_in_flight += 1
         self.group.submit(
-            ("details", window, (call_id, call, instant, token)),
+            _Details(window, call_id, call, instant, token),
             self.stream.fetch_details,
             call_id,
             priority=window.start.timestamp(),  # the earliest window's first: windows finish in order
         )
 
-    def on_details(
-        self,
-        window: Window,
-        item: tuple[str, dict[str, t.Any], datetime | None, str],
-        found: dict[str, t.Any] | None,
-    ) -> Iterator[dict[str, t.Any]]:
-        call_id, call, instant, token = item
+    def on_details(self, task: _Details, found: dict[str, t.Any] | None) -> Iterator[dict[str, t.Any]]:
+        window, call_id, call, instant, token = task.window, task.call_id, task.call, task.instant, task.token
         self.stream.scheduler.requests_new += 1  # only new or changed calls get details
         progress = self.windows[window]
         progress.details -= 1
@@ -680,12 +678,6 @@ class _ClariRun(WindowedRun):
             return
         del self.windows[window]
         self.finish_window(window)
-        self.stream.logger.info(
-            "clari_calls: window %s done; records so far: %d; Clari Copilot: %s",
-            window,
-            self.stream.records_emitted,
-            self.stream.scheduler.limiter.usage(),
-        )
 
 
 class ClariTranscriptLinesStream(ClariStream):

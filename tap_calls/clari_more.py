@@ -31,6 +31,7 @@ from tap_calls.schemas.clari_more import (
     CLARI_TOPIC_SCHEMA,
     CLARI_USER_SCHEMA,
 )
+from tap_calls.splitting import middle_second
 from tap_calls.windows import full_read_due
 
 if t.TYPE_CHECKING:
@@ -158,10 +159,9 @@ class TimeRange:
         """(earlier, later): together they hold this range's scorecards, the later starting a second before the
         earlier ends. An open side is split as if it were `floor` / `ceiling` and stays open. None when a half
         would not be smaller."""
-        low, high = self.gt or floor, self.lt or ceiling
-        if high - low <= 3 * BOUNDARY_OVERLAP:
+        middle = middle_second(self.gt or floor, self.lt or ceiling, BOUNDARY_OVERLAP)
+        if middle is None:
             return None
-        middle = low + timedelta(seconds=(high - low).total_seconds() // 2)
         return TimeRange(self.gt, middle), TimeRange(middle - BOUNDARY_OVERLAP, self.lt)
 
 

@@ -9,11 +9,7 @@ calls; a look-back re-read asks transcripts only for calls that are new or had n
 
 from __future__ import annotations
 
-import collections
-import itertools
-import math
 import re
-import threading
 import typing as t
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,10 +22,11 @@ from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticat
 from typing_extensions import override
 
 from tap_calls.client import FullTableStream, Refused, SourceStream, quiet_child_syncs, response_json
-from tap_calls.dates import floor_second, iso, parse_datetime
+from tap_calls.dates import iso, parse_datetime
 from tap_calls.errors import AuthError, CursorExpired, ScopeMissing, TapCallsError
 from tap_calls.keys import as_id, snake, snake_keys
 from tap_calls.oauth import GongOAuthAuthenticator, gong_authenticator
+from tap_calls.page_chains import NEVER_SPLIT, ChainPager, PageAnswer, PageTask, SplitRule
 from tap_calls.paging import (
     MAX_CURSOR_RESTARTS,
     CursorPaginator,
@@ -38,7 +35,7 @@ from tap_calls.paging import (
     page_records,
     restart_on_expiry,
 )
-from tap_calls.progress import ProgressMeter
+from tap_calls.request_budget import GongBudget
 from tap_calls.schemas.gong import (
     CALL_FIELDS,
     CALL_SCHEMA,
@@ -51,12 +48,23 @@ from tap_calls.schemas.gong import (
     USER_SCHEMA,
 )
 from tap_calls.speakers import add_gong_speakers
+from tap_calls.splitting import (
+    GONG_PAGE_SIZE,
+    GongSizing,
+    gong_cost,
+)
+from tap_calls.transcript_batches import (
+    CallBatch,
+    CallBatches,
+    ChildCall,
+    TranscriptBatcher,
+)
 from tap_calls.transcript_rows import sentence_count, sentence_records
 from tap_calls.windowed import WindowedRun, WindowedStream
 from tap_calls.windows import ReadPlan, Window
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from singer_sdk import Tap
     from singer_sdk.helpers.types import Context
@@ -64,18 +72,7 @@ if t.TYPE_CHECKING:
     from tap_calls.windows import EmittedSummary
 
 
-# Gong pages are fixed at 100 records; the same number is the safe batch of call ids per request.
-PAGE_SIZE = 100
-# Bounded memory whatever the rate (see _CallsRun.max_transcript_bodies): transcript requests sent but not
-# yet emitted (each holds a body of up to ~6 MB), pages answered but not yet processed, windows paged at once.
-MAX_TRANSCRIPT_BODIES = 8
-MAX_UNREAD_PAGES = 8
-# Batches whose transcripts are not requested yet hold only their calls' ids and parties (about 100 KB): many
-# may wait, so the chains never stall behind them while the cap serves pages first.
-MAX_WAITING_BATCHES = 24
-MAX_ACTIVE_WINDOWS = 16
-# With `max_requests_per_run`, a window is opened only when at least this much of the budget is left for it.
-MIN_USEFUL_REQUESTS = 6
+PAGE_SIZE = GONG_PAGE_SIZE
 
 # Gong's words for an empty result; any other 404 (a wrong api_url, say) stays an error.
 _EMPTY_404 = re.compile(r"\bno [\w ]+ found\b|corresponding to the provided filters|for the specified period")
@@ -203,40 +200,6 @@ class GongStream(SourceStream):
                 lambda: self.request_records(context), key=repr, what=self.path, logger=self.logger
             )
         )
-
-
-# The calls run: windows paged concurrently, transcript batches, and the watermark.
-
-
-@dataclass
-class _WindowProgress:
-    """What is known of one window while it is read."""
-
-    restarts: int = 0
-    listing_done: bool = False
-    open_batches: int = 0
-    buffered: int = 0
-    seen: set[str] = field(default_factory=set)
-    pages: int = 0  # the window's pages, from its first page's totalRecords (0: not known yet)
-    requested: int = 0  # pages requested so far
-
-
-@dataclass
-class CallBatch:
-    """Calls whose children (parties, transcripts) are synced together, and the windows they belong to."""
-
-    calls: list[dict[str, t.Any]]
-    origins: list[Window]  # each call's window
-    windows: collections.Counter[Window]
-    wanted: list[dict[str, t.Any]] = field(default_factory=list)  # the calls whose transcripts are requested
-    # The transcript responses' raw bodies: parsed only when `transcripts` emits them, one batch at a time
-    # (a batch of 45-minute transcripts is about 6 MB as JSON and four times that as Python objects).
-    bodies: list[bytes] = field(default_factory=list)
-    emitted: set[str] = field(default_factory=set)  # the calls whose transcripts were emitted
-
-
-class CallBatches(dict[int, CallBatch]):
-    """Batches emitted by `calls`, keyed by number, for the child streams to read."""
 
 
 class CallsStream(WindowedStream, GongStream):
@@ -408,545 +371,278 @@ class CallsStream(WindowedStream, GongStream):
             calls = [c.metaData for c in (page.calls if page else None) or () if isinstance(c.metaData, dict)]
         return [parse_datetime(m["started"]) for m in calls if isinstance(m.get("started"), str)]
 
-    @classmethod
-    def chain_calls(cls, total: int, *, latency: float, per_second: float, requests_per_page: int) -> int:
-        """The most calls one window should hold when the windows of a range hold `total` calls in all.
+    @property
+    def requests_per_page(self) -> int:
+        """Requests 100 listed calls cost: their page, and with transcripts their share of a batch."""
+        return 2 if self.transcript_consumers else 1
 
-        A window is one cursor chain (one page per answer, `latency` seconds), so it must end within the time
-        the range's requests take at the cap (`total` / 100 pages x `requests_per_page`, at `per_second`),
-        less one answer to start and one for its last transcripts; and within `window_target_records`, so
-        the bookmark moves during a long backfill. At least `window_min_records` and the range's share of
-        `windows_wanted` windows: a split costs a page and an answer time, which a short chain does not win
-        back, and a cap far above Gong's must not cut the range into many partial last pages.
-        """
-        if latency <= 0:
-            return cls.window_target_records
-        wall = total / PAGE_SIZE * requests_per_page / per_second
-        pages = int((wall - 2 * latency) / latency)
-        floor = max(cls.window_min_records, total // cls.windows_wanted)
-        return min(cls.window_target_records, max(floor, pages * PAGE_SIZE))
+    def page_calls(
+        self, response: requests.Response, seen: set[str]
+    ) -> Iterator[tuple[dict[str, t.Any], ChildCall]]:
+        """A page's `calls` records (private ones only with `include_private_calls`; ids in `seen` skipped, and
+        the others added to it) with what their children need, taken before the SDK sees the record (it may
+        drop deselected properties in place)."""
+        include_private = bool(self.config.get("include_private_calls"))
+        include_media = bool(self.config.get("include_media_urls"))
+        for call in self.parse_response(response):
+            record = call_record(call, include_media_urls=include_media)
+            if record["is_private"] and not include_private:
+                continue
+            if record["id"] is not None:  # calls without an id are each skipped with a WARNING
+                if record["id"] in seen:
+                    continue
+                seen.add(record["id"])
+            parties = msgspec.json.encode(record["parties"])
+            yield record, ChildCall(id=record["id"], started=record["started"], parties=parties)
 
-    def parts_for(
-        self, total: int, window: Window, sample: t.Sequence[datetime], *, threshold: int, target: int
-    ) -> list[Window] | None:
-        """The windows to read `window` as (about `target` calls each) when its first page counts `total`
-        calls and it holds more than `threshold`; None: read it whole (a split costs that first page).
+    def count_page(self, response: requests.Response, old_bookmark: datetime | None) -> None:
+        """Count a page in the cost line: it re-reads when every call on it started before `old_bookmark`
+        (the bookmark the run began with)."""
+        started = [] if self.is_empty_result(response) else self.started_times(response)
+        if old_bookmark is not None and (not started or max(started) < old_bookmark):
+            self.scheduler.requests_reread += 1
+        else:
+            self.scheduler.requests_new += 1
 
-        Parts hold about equal numbers of calls, cut at the quantiles of `started` in the first page when
-        that page is a fair sample of the window (nothing promises an order: when the page covers only part
-        of the window, as a chronological order would, the window is cut in equal spans instead). Equal
-        parts make equal cursor chains, so no long last chain leaves the cap idle at the end.
-        """
-        if total <= threshold or window.end - window.start < 2 * self.min_window:
-            return None
-        count = -(-total // max(1, target))
-        parts = quantile_split(window, sample, count, self.min_window) or window.split(count, self.min_window)
-        return parts if len(parts) > 1 else None
+    def transcripts_or_refusal(self, batch: CallBatch) -> list[bytes] | Refused:
+        """`fetch_transcripts` as a scheduler task: a refusal is returned, so only the consumers stop."""
+        try:
+            return self.fetch_transcripts(batch)
+        except Refused as refused:
+            return refused
+
+    def sync_batch(self, batch: CallBatch, result: list[bytes] | Refused) -> None:
+        """Emit a batch's children (`parties`, and the transcript consumers from `result`, its answers)."""
+        if batch.wanted:
+            self.scheduler.requests_new += 1  # only new calls, or calls that had no transcript yet
+        if isinstance(result, Refused):
+            self.transcripts_refused(result)
+            result = []
+        batch.bodies = result
+        self._sync_children({"call_batch": batch.number})  # private SDK API: Stream._sync_children
+
+    @property
+    def sizing(self) -> GongSizing:
+        """The window sizes of this stream (its class settings, which tests shrink)."""
+        return GongSizing(
+            target=self.window_target_records,
+            minimum=self.window_min_records,
+            wanted=self.windows_wanted,
+            split_above=self.window_split_records,
+            min_span=self.min_window,
+        )
+
+
+@dataclass
+class _WindowProgress:
+    """What the stream's thread knows of a window while it is read."""
+
+    restarts: int = 0  # cursor expiries in a row
+    listing_done: bool = False
+    seen: set[str] = field(default_factory=set)  # ids emitted (a restarted or split window skips them)
+
+
+@dataclass(frozen=True)
+class _TranscriptsTask:
+    """The transcript request of one batch (a scheduler task's key)."""
+
+    batch: CallBatch
 
 
 class _CallsRun(WindowedRun):
-    """One run of `calls`: windows paged concurrently, batches of calls that need transcripts, the watermark.
+    """One run of `calls`: windows paged concurrently, their calls' transcripts in batches, the watermark.
 
-    Runs on the stream's thread; only the scheduler's workers send requests. A window is finished once its
-    listing is done and every batch holding its calls was synced (parties and transcripts emitted); the
-    bookmark then moves to the watermark, and windows finished past it are kept in STATE (progress.py).
+    The parts: `page_chains.ChainPager` (the windows being paged, their sizes), `transcript_batches`
+    (batches and their memory bounds), `request_budget`, `splitting`, `WindowedRun` (the loop over typed
+    results, the watermark, commits). A window is finished once listed in full and every batch holding its calls was synced (parties
+    and transcripts emitted): the bookmark then moves, or the window is kept in STATE as finished (progress.py).
 
-    Read for progress: the gaps earlier runs left are read earliest first, each sized by its own first page
-    (`split_for`: parts a chain reads in time, and with `max_requests_per_run` parts that fit in what is left
-    of the budget), and only as many windows are paged at once as the cap needs at the observed latency
-    (`max_active_windows`), so windows finish nearly in order and a stop loses at most the open ones.
+    Read for progress: the gaps earlier runs left, earliest first (task priorities: the earliest window's
+    transcripts, then its pages); only as many windows paged at once as the cap needs at the observed latency
+    (`ChainPager.max_chains`); each window sized by its first page (parts a chain reads in time, and with
+    `max_requests_per_run` parts that fit in what is left), none opened that the budget cannot finish.
+
+    Threads: the scheduler's workers run `ChainPager.page_task` and touch nothing of the run but the pager's
+    `chains` (behind their one lock) and the task group; everything else belongs to the stream's thread.
     """
 
     stream: CallsStream
 
     def __init__(self, stream: CallsStream, plan: ReadPlan) -> None:
         super().__init__(stream, plan)
-        self.include_private = bool(stream.config.get("include_private_calls"))
-        self.include_media = bool(stream.config.get("include_media_urls"))
         self.children_selected = any(c.selected for c in stream.child_streams)
+        self.sizing = stream.sizing
         self.progress: dict[Window, _WindowProgress] = {}
-        self.buffer: list[tuple[dict[str, t.Any], Window]] = []  # calls waiting for a transcript batch
-        self.pages_in_flight = 0
-        self.pages_lock = threading.Lock()  # workers request follow-up pages too
-        # Windows not yet paged (earliest last, for pop) and those being paged.
-        self.pending_windows: list[Window] = []
-        # A part of a split window is split again when it holds clearly more than its target.
-        self.split_threshold: dict[Window, int] = {}
-        self.split_target: dict[Window, int] = {}
-        self.resume_at: dict[Window, str] = {}  # pending windows whose first page was read: their next cursor
-        self.active_windows: set[Window] = set()
-        self.deferred: collections.deque[tuple[Window, str | None]] = collections.deque()
-        self.batch_number = 0
-        self.open_batches = 0
-        self.transcripts_requested = 0
-        self.transcripts_waiting: list[int] = []  # batches whose transcripts wait for a free body slot
-        self.transcripts_alive = 0  # transcript requests sent whose bodies are not emitted yet
+        self.pending: list[Window] = []  # windows not paged yet, earliest last
         self.dry_run = bool(stream.ABORT_AT_RECORD_COUNT)
-        self.batch_size = min(PAGE_SIZE, stream.ABORT_AT_RECORD_COUNT or PAGE_SIZE)
-        self.meter = ProgressMeter(stream.logger, "calls", stream.scheduler.limiter)
-
-    # Bounded memory, whatever the rate: transcript requests not yet emitted hold bodies (a batch of
-    # 45-minute transcripts is about 6 MB of JSON), so only as many are sent as could fill the requests in
-    # flight (the end of a backfill is transcripts only), within MAX_TRANSCRIPT_BODIES; pages are requested
-    # only while MAX_WAITING_BATCHES batches at most wait for transcripts and few pages wait for the stream's
-    # thread.
-    @property
-    def max_transcript_bodies(self) -> int:
-        return min(MAX_TRANSCRIPT_BODIES, max(4, self.stream.scheduler.in_flight_target() + 1))
-
-    @property
-    def max_open_batches(self) -> int:
-        return self.max_transcript_bodies + MAX_WAITING_BATCHES
-
-    @property
-    def max_unread_pages(self) -> int:
-        return min(MAX_UNREAD_PAGES, max(2, self.stream.scheduler.in_flight_target()))
-
-    @property
-    def with_transcripts(self) -> bool:
-        return bool(self.stream.transcript_consumers)
-
-    @property
-    def requests_per_page(self) -> int:
-        """Requests 100 listed calls cost: their page, and with transcripts their share of a batch."""
-        return 2 if self.with_transcripts else 1
-
-    @override
-    def records(self) -> Iterator[dict[str, t.Any]]:
-        for gap in self.gaps:
-            self.open_window(gap)
-        self.activate()
-        for key, result in self.group:
-            if key[0] == "page":
-                yield from self.on_page(key[1], key[2], result)
-            else:
-                self.on_transcripts(key[1], result)
-            self.release_deferred()
-            self.activate()
-            if self.pages_in_flight == 0 and not self.deferred and self.buffer:
-                self.flush_batch()  # the last calls of the listing: a partial batch
-            self.meter.tick(self.stream.records_emitted)
-        self.commit()
-        self.stop_unfinished()
-        self.stream.logger.info(
-            "calls: %d transcript requests for %d calls; Gong so far: %s",
-            self.transcripts_requested,
-            self.stream.records_emitted,
-            self.stream.scheduler.cost_line(),
-        )
+        self.pager = ChainPager(stream, self.group, self.sizing, dry_run=self.dry_run)
+        size = min(PAGE_SIZE, stream.ABORT_AT_RECORD_COUNT or PAGE_SIZE)
+        target = stream.scheduler.in_flight_target
+        self.batcher = TranscriptBatcher(stream.batches, batch_size=size, in_flight_target=target)
+        self.budget = GongBudget(self.budget_left, self.pager, self.batcher)
 
     @override
     def open_window(self, window: Window) -> None:
         super().open_window(window)
         self.progress[window] = _WindowProgress()
-        self.pending_windows.append(window)
-        self.pending_windows.sort(reverse=True)
+        self.pending.append(window)
+        self.pending.sort(reverse=True)
 
-    def activate(self) -> None:
-        """Start paging the earliest pending windows while fewer run than `max_active_windows` and, with
-        `max_requests_per_run`, while what is left of the budget covers them (`affordable`)."""
-        while self.pending_windows and len(self.active_windows) < self.max_active_windows:
-            window = self.pending_windows[-1]
-            if not self.affordable(window):
-                return
-            self.pending_windows.pop()
-            self.active_windows.add(window)
-            self.request_page(window, self.resume_at.pop(window, None))
-
-    @property
-    def max_active_windows(self) -> int:
-        """How many windows are paged at once: as many cursor chains as the cap needs at the observed latency
-        (a chain sends one page per answer, and with transcripts about one transcript request per page), one
-        more so a chain ending leaves no gap. More would buy no speed, only widen what a stop loses."""
-        scheduler = self.stream.scheduler
-        wanted = math.ceil(scheduler.in_flight_target() / self.requests_per_page) + 1
-        return min(MAX_ACTIVE_WINDOWS, wanted)
-
-    # The request budget (max_requests_per_run): windows are opened only when they can finish.
-
-    def cost(self, calls: int) -> int:
-        """Requests `calls` listed calls of one window cost: pages, and their transcript batches."""
-        return -(-calls // PAGE_SIZE) * self.requests_per_page
-
-    def reserved(self, but: Window | None = None) -> int:
-        """Requests the open windows (except `but`) still need: pages not requested yet (a window whose first
-        page is not answered yet: as many as its split target, else one), and transcript batches waiting or
-        still to fill."""
-        pages = 0
-        for window in self.active_windows:
-            progress = self.progress.get(window)
-            if window == but or progress is None:
-                continue
-            if progress.pages:
-                pages += max(0, progress.pages - progress.requested - 1)
-            else:
-                pages += -(-self.split_target.get(window, 1) // PAGE_SIZE)
-        waiting = len(self.transcripts_waiting) + (1 if self.buffer else 0)
-        return pages * self.requests_per_page + waiting
-
-    def affordable(self, window: Window) -> bool:
-        """Whether what is left of the budget covers `window` besides the open windows' needs (its size known
-        from its split, else its first page and one more request). When no window is open, a larger one is
-        opened still if a useful part of it fits: its first page cuts it to fit (split_for)."""
-        left = self.budget_left()
-        if left is None:
-            return True
-        spare = left - self.reserved()
-        need = self.cost(self.split_target[window]) if window in self.split_target else 2
-        return spare >= need or (not self.active_windows and spare >= MIN_USEFUL_REQUESTS)
-
-    def calls_that_fit(self, window: Window) -> int | None:
-        """The most calls a window may hold to be read within what is left of the budget besides the other
-        open windows' needs, its own first page included; None without a budget."""
-        left = self.budget_left()
-        if left is None:
-            return None
-        return max(0, left - self.reserved(but=window)) // self.requests_per_page * PAGE_SIZE
-
-    def request_page(self, window: Window, cursor: str | None) -> None:
-        if self.open_batches >= self.max_open_batches and not self.dry_run:
-            self.deferred.append((window, cursor))
-            return
-        self.submit_page(window, cursor)
-
-    def submit_page(
-        self, window: Window, cursor: str | None, first_page: requests.Response | None = None
-    ) -> None:
-        with self.pages_lock:
-            self.pages_in_flight += 1
-            progress = self.progress.get(window)
-            if progress is not None:
-                if first_page is not None and not progress.pages:
-                    progress.pages = -(-self.stream.window_total(first_page) // PAGE_SIZE)
-                progress.requested = 0 if cursor is None else progress.requested + 1
-        self.group.submit(
-            ("page", window, cursor), self.page_task, window, cursor, priority=page_priority(window, cursor)
-        )
-
-    def page_task(self, window: Window, cursor: str | None) -> tuple[requests.Response | None, bool]:
-        """One page (a scheduler task). Unless the page splits its window, it requests the next one itself,
-        at once: a chain then never waits for the stream's thread to process a page. No follow-up is sent
-        while many batches wait for transcripts or many pages wait to be processed (bounded memory)."""
-        response = self.stream.fetch_page(window, cursor)
-        busy = self.open_batches >= self.max_open_batches or self.group.unread >= self.max_unread_pages
-        if response is None or self.group.cancelled or busy or window not in self.progress:
-            return response, False  # (a window split while its chain ran is not followed)
-        if cursor is None and (
-            self.budget_left() is not None or self.split_for(window, response) is not None
+    @override
+    def advance(self) -> None:
+        self.pager.release(hold=self.batcher.busy and not self.dry_run)
+        while (
+            self.pending
+            and len(self.pager.chains) < self.pager.max_chains()
+            and self.budget.affordable(self.pending[-1])
         ):
-            return response, False  # (with a budget the stream's thread decides: the budget moves meanwhile)
-        token = next_cursor(response)
-        if token is None:
-            return response, False
-        self.submit_page(window, token, first_page=response if cursor is None else None)
-        return response, True
+            window = self.pending.pop()
+            self.pager.chains.open(window)
+            rule = self.pager.split_rule(window)
+            self.request_page(window, None, split=None if self.budget_left() is not None else rule)
+        if self.pager.idle and self.batcher.buffer:
+            self.batcher.flush()  # the last calls of the listing: a partial batch
+        self.send_transcripts()
 
-    def split_for(self, window: Window, first_page: requests.Response) -> list[Window] | None:
-        """How a window whose first page this is will be read instead (CallsStream.parts_for); None: whole.
-
-        A window from the plan (not a part) holding more than a chain reads in time is cut into parts of
-        about `chain_calls`; a part is cut again when it holds clearly more than its target; with
-        `max_requests_per_run`, a window whose calls would not fit in what is left of the budget is cut
-        into parts that do. Called on the worker that got the page and again on the stream's thread, so it
-        depends only on the page, the window's targets and the budget (which the page itself already used).
-        """
-        if self.dry_run or self.stream.is_empty_result(first_page):
-            return None
-        total = self.stream.window_total(first_page)
-        target = self.split_target.get(window) or self.window_calls(total)
-        threshold = self.split_threshold.get(window, self.stream.window_split_records)
-        fit = self.calls_that_fit(window)
-        # This first page is paid for: the rest of the window needs one request fewer than a new part.
-        if fit is not None and self.cost(total) - 1 > fit // PAGE_SIZE * self.requests_per_page:
-            if fit < PAGE_SIZE:
-                return None  # nothing more fits: the window is read as far as the budget goes
-            target, threshold = min(target, fit), min(threshold, fit)
-        return self.stream.parts_for(
-            total, window, self.stream.started_times(first_page), threshold=threshold, target=target
+    def request_page(
+        self, window: Window, cursor: str | None, *, split: SplitRule | None = None, total: int | None = None
+    ) -> None:
+        self.pager.request(
+            PageTask(window, cursor, split), total, hold=self.batcher.busy and not self.dry_run
         )
 
-    def window_calls(self, total: int) -> int:
-        """The calls a window should hold when a range holds `total` (CallsStream.chain_calls)."""
-        scheduler = self.stream.scheduler
-        return self.stream.chain_calls(
-            total,
-            latency=scheduler.latency or 0.0,
-            per_second=scheduler.limiter.per_second,
-            requests_per_page=self.requests_per_page,
-        )
-
-    def split(self, window: Window, parts: list[Window], total: int) -> None:
-        """Read `window` (whose first page counted `total` calls) as `parts`; its chain is dropped. What it
-        emitted already (a part's carried calls) goes to the parts: calls waiting for transcripts, open
-        batches and the newest value move to the part holding each call, and every part skips the calls
-        already emitted."""
-        self.stream.logger.info(
-            "calls: %s holds %d calls; reading it as %d windows", window, total, len(parts)
-        )
-        progress = self.progress.pop(window)
-        self.active_windows.discard(window)
-        target = -(-total // len(parts))
-        for part in parts:
-            self.split_threshold[part] = (
-                2 * target
-            )  # a re-split costs a page and partial pages: only when clearly off
-            self.split_target[part] = target
-        self.replace_window(window, parts)
-
-        def part_of(call: dict[str, t.Any]) -> Window:
-            instant = parse_datetime(call["started"]) if call["started"] else window.end
-            return next((p for p in parts if instant < p.end), parts[-1])
-
-        for part in parts:
-            self.progress[part].seen = set(progress.seen)
-        buffer = []
-        for call, origin in self.buffer:
-            home = part_of(call) if origin == window else origin
-            if origin == window:
-                self.progress[home].buffered += 1
-            buffer.append((call, home))
-        self.buffer = buffer
-        for batch in self.stream.batches.values():
-            if window not in batch.windows:
-                continue
-            batch.origins = [
-                part_of(c) if o == window else o for c, o in zip(batch.calls, batch.origins, strict=True)
-            ]
-            batch.windows = collections.Counter(batch.origins)
-            for part in parts:
-                if part in batch.windows:
-                    self.progress[part].open_batches += 1
-
-    def release_deferred(self) -> None:
-        while self.deferred and self.open_batches < self.max_open_batches:
-            window, cursor = self.deferred.popleft()
-            if window in self.progress:
-                self.request_page(window, cursor)
-
-    def on_page(
-        self, window: Window, cursor: str | None, result: tuple[requests.Response | None, bool]
-    ) -> Iterator[dict[str, t.Any]]:
-        response, followed = result
-        with self.pages_lock:
-            self.pages_in_flight -= 1
-        progress = self.progress.get(window)
+    @override
+    def on_result(self, task: PageTask | _TranscriptsTask, result: t.Any) -> Iterator[dict[str, t.Any]]:
+        if isinstance(task, _TranscriptsTask):
+            self.on_transcripts(task.batch, result)
+            return
+        self.pager.answered()
+        answer: PageAnswer = result
+        window, progress = task.window, self.progress.get(task.window)
         if progress is None:
             return  # the page of a window split while its chain ran: its parts read it again
-        if (
-            response is None
-        ):  # the cursor expired: the chain again from page 1, skipping calls already emitted
-            progress.restarts += 1
-            if progress.restarts > MAX_CURSOR_RESTARTS:
-                msg = f"Gong {self.stream.path}: the cursor expired {progress.restarts} times in a row on {window}"
-                raise TapCallsError(msg)
-            self.stream.logger.warning(
-                "Gong %s: cursor expired, reading %s again from its first page", self.stream.path, window
-            )
-            self.request_page(window, None)
+        if answer.response is None:
+            self.restart(window, progress)
             return
-        self.count_page(response)
-        if cursor is None and progress.restarts == 0:
-            total = self.stream.window_total(response)
+        self.stream.count_page(answer.response, self.old_bookmark)
+        total = self.stream.window_total(answer.response) if task.cursor is None else None
+        if total is not None and progress.restarts == 0:
             if window in self.gaps:
-                self.meter.plan(window, total, self.cost(total), self.stream.scheduler.limiter.max_requests)
-            parts = self.split_for(window, response)
+                cost, budget = (
+                    gong_cost(total, self.stream.requests_per_page),
+                    self.stream.scheduler.limiter.max_requests,
+                )
+                self.meter.plan(window, total, cost, budget)
+            parts = answer.parts
+            if not answer.decided:
+                rule, fit = self.pager.split_rule(window), self.budget.calls_that_fit(window)
+                parts = self.pager.parts(window, answer.response, total, rule, fit)
             if parts is not None:
                 self.split(window, parts, total)
                 return
-        yield from self.take_page(window, cursor, response, followed=followed)
+        token = next_cursor(answer.response)
+        if token is not None and not answer.followed:
+            self.request_page(window, token, total=total)
+        yield from self.take_page(window, progress, answer.response)
+        if token is None:
+            progress.listing_done = True
+            self.pager.chains.close(window)
+            self.maybe_finish(window)
 
     def take_page(
-        self,
-        window: Window,
-        cursor: str | None,
-        response: requests.Response,
-        *,
-        followed: bool,
+        self, window: Window, progress: _WindowProgress, response: requests.Response
     ) -> Iterator[dict[str, t.Any]]:
-        """Emit a page's calls (and queue their transcripts), after requesting the chain's next page (unless
-        the worker did, `followed`)."""
-        progress = self.progress[window]
-        if cursor is None and not progress.pages:
-            with self.pages_lock:
-                progress.pages = -(-self.stream.window_total(response) // PAGE_SIZE)
-        # The next page first: processing this one must not leave the chain idle.
-        token = next_cursor(response)
-        if token is not None and not followed:
-            self.request_page(window, token)
-        settled: list[tuple[dict[str, t.Any], Window]] = []
-        for call in self.stream.parse_response(response):
-            record = call_record(call, include_media_urls=self.include_media)
-            if record["is_private"] and not self.include_private:
-                continue
-            if record["id"] is not None:  # calls without an id are each skipped with a WARNING
-                if record["id"] in progress.seen:
-                    continue
-                progress.seen.add(record["id"])
-            # Taken before the SDK sees the record: it may drop deselected properties in place.
-            # Parties kept as JSON bytes: dozens of batches may wait for their transcripts (MAX_WAITING_BATCHES)
-            # and Python objects for 100 calls' parties are ~10x their JSON (benchmark row 5, peak RSS).
-            child = {
-                "id": record["id"],
-                "started": record["started"],
-                "parties": msgspec.json.encode(record["parties"]),
-            }
+        """Emit a page's calls, and hand their children to the batcher: calls that need a transcript wait
+        for a batch; re-read calls whose transcript was emitted before go out with this page."""
+        settled: list[tuple[ChildCall, Window]] = []
+        for record, child in self.stream.page_calls(response, progress.seen):
             yield self.emitted(window, record)
             if not self.children_selected:
                 continue
-            if self.needs_transcript(child):
-                self.buffer.append((child, window))
-                progress.buffered += 1
-                if len(self.buffer) >= self.batch_size:
-                    self.flush_batch()
-            else:  # a re-read call whose transcript was emitted before: its parties go out with this page
+            if self.stream.needs_transcript(child, self.summary):
+                self.batcher.add(child, window)
+                self.send_transcripts()
+            else:
                 settled.append((child, window))
         if settled:
-            self.start_batch(settled, wanted=False)
-        if token is None:
-            progress.listing_done = True
-            self.active_windows.discard(window)
-            self.activate()
-            self.maybe_finish(window)
+            self.on_transcripts(self.batcher.settled(settled), [])
 
-    def count_page(self, response: requests.Response | None) -> None:
-        """A page re-reads when every call on it started before the bookmark the run began with."""
-        empty = response is None or self.stream.is_empty_result(response)
-        started = [] if response is None or empty else self.stream.started_times(response)
-        if self.old_bookmark is not None and (not started or max(started) < self.old_bookmark):
-            self.stream.scheduler.requests_reread += 1
-        else:
-            self.stream.scheduler.requests_new += 1
-
-    def needs_transcript(self, call: dict[str, t.Any]) -> bool:
-        """A call needs its transcript requested unless the look-back already emitted one for it."""
-        return self.stream.needs_transcript(call, self.summary)
-
-    def flush_batch(self) -> None:
-        """Up to 100 buffered calls that need a transcript: one transcript request, gathered across pages."""
-        calls, self.buffer = self.buffer[: self.batch_size], self.buffer[self.batch_size :]
-        for _, window in calls:
-            self.progress[window].buffered -= 1
-        self.start_batch(calls, wanted=True)
-
-    def start_batch(self, calls: list[tuple[dict[str, t.Any], Window]], *, wanted: bool) -> None:
-        """Sync these calls' children: at once, or once their transcripts are in (`wanted`)."""
-        self.batch_number += 1
-        batch = CallBatch(
-            [c for c, _ in calls], [w for _, w in calls], collections.Counter(w for _, w in calls)
+    def restart(self, window: Window, progress: _WindowProgress) -> None:
+        """The cursor expired: the chain again from page 1, skipping the calls already emitted."""
+        progress.restarts += 1
+        if progress.restarts > MAX_CURSOR_RESTARTS:
+            msg = (
+                f"Gong {self.stream.path}: the cursor expired {progress.restarts} times in a row on {window}"
+            )
+            raise TapCallsError(msg)
+        self.stream.logger.warning(
+            "Gong %s: cursor expired, reading %s again from its first page", self.stream.path, window
         )
-        batch.wanted = batch.calls if wanted else []
-        for window in batch.windows:
-            self.progress[window].open_batches += 1
-        self.stream.batches[self.batch_number] = batch
-        self.open_batches += 1
-        if not batch.wanted:
-            self.on_transcripts(self.batch_number, [])
-        elif self.dry_run:
-            self.on_transcripts(self.batch_number, self.fetch_transcripts(batch))
-        else:
-            self.transcripts_waiting.append(self.batch_number)
-            self.send_transcripts()
+        self.request_page(window, None, split=NEVER_SPLIT)
+
+    def split(self, window: Window, parts: list[Window], total: int) -> None:
+        """Read `window` (whose first page counted `total` calls) as `parts`; its chain is dropped. What it
+        emitted already goes to the parts: every part skips those calls, and its calls waiting for transcripts
+        (a restarted part's) belong to the part holding each."""
+        self.stream.logger.info(
+            "calls: %s holds %d calls; reading it as %d windows", window, total, len(parts)
+        )
+        seen = self.progress.pop(window).seen
+        self.pager.chains.close(window)
+        self.pager.targets.pop(window, None)
+        target = -(-total // len(parts))
+        self.replace_window(window, parts)
+        for part in parts:  # a re-split costs a page and partial pages: only when clearly off
+            self.pager.targets[part] = (target, 2 * target)
+            self.progress[part].seen = set(seen)
+
+        def part_of(call: ChildCall) -> Window:
+            instant = parse_datetime(call["started"]) if call["started"] else window.end
+            return next((p for p in parts if instant < p.end), parts[-1])
+
+        self.batcher.rehome(window, part_of)
+
+    # Transcripts: one request per batch, the earliest window's batch first, before its pages.
 
     def send_transcripts(self) -> None:
-        """Request the waiting batches' transcripts (the earliest window's first) while fewer than
-        `max_transcript_bodies` requested ones are not emitted yet: only those hold transcript bodies."""
-        while self.transcripts_waiting and self.transcripts_alive < self.max_transcript_bodies:
-            number = min(self.transcripts_waiting, key=lambda n: (min(self.stream.batches[n].windows), n))
-            self.transcripts_waiting.remove(number)
-            batch = self.stream.batches[number]
-            self.transcripts_alive += 1
-            self.transcripts_requested += 1
-            self.group.submit(
-                ("transcripts", number),
-                self.fetch_transcripts,
-                batch,
-                priority=transcripts_priority(min(batch.windows)),
-            )
+        for batch in self.batcher.to_request():
+            if self.dry_run:
+                self.on_transcripts(batch, self.stream.transcripts_or_refusal(batch))
+            else:
+                priority = min(batch.origins).start.timestamp() - 0.5
+                task = _TranscriptsTask(batch)
+                self.group.submit(task, self.stream.transcripts_or_refusal, batch, priority=priority)
 
-    def fetch_transcripts(self, batch: CallBatch) -> list[bytes] | Refused:
-        """The transcript bodies of a batch (a task); a refusal is returned, so only `transcripts` stops."""
+    def on_transcripts(self, batch: CallBatch, result: list[bytes] | Refused) -> None:
+        """Sync the batch's children; note in the look-back summary whose transcripts were emitted."""
         try:
-            return self.stream.fetch_transcripts(batch)
-        except Refused as refused:
-            return refused
-
-    def on_transcripts(self, number: int, result: list[bytes] | Refused) -> None:
-        batch = self.stream.batches[number]
-        if batch.wanted:
-            self.stream.scheduler.requests_new += 1  # only new calls, or calls that had no transcript yet
-        if isinstance(result, Refused):
-            self.stream.transcripts_refused(result)
-            result = []
-        batch.bodies = result
-        try:
-            self.stream._sync_children({"call_batch": number})
+            self.stream.sync_batch(batch, result)
         finally:
-            del self.stream.batches[number]
-        self.open_batches -= 1
-        if batch.wanted and not self.dry_run:
-            self.transcripts_alive -= 1
-            self.send_transcripts()
+            windows = self.batcher.done(batch)
         if self.stream.transcript_consumers:
             for call in batch.wanted:
-                if call["started"]:
-                    self.summary.add(
-                        parse_datetime(call["started"]), call["id"], int(call["id"] in batch.emitted)
-                    )
-        for window in batch.windows:
-            self.progress[window].open_batches -= 1
+                if call["started"] and call["id"] is not None:
+                    instant = parse_datetime(call["started"])
+                    self.summary.add(instant, call["id"], int(call["id"] in batch.emitted))
+        for window in windows:
             self.maybe_finish(window)
 
     def maybe_finish(self, window: Window) -> None:
-        # A window whose calls still gather into a batch waits for the next pages of other windows to fill
-        # it (a partial batch costs a request; records.flush_batch sends the last one).
-        progress = self.progress[window]
-        if not progress.listing_done or progress.open_batches or progress.buffered:
+        """Commit `window` once listed in full and none of its calls waits for a batch (a partial batch
+        costs a request: a window's last calls wait for other windows' pages to fill it)."""
+        progress = self.progress.get(window)
+        if progress is None or not progress.listing_done or self.batcher.holds(window):
             return
         del self.progress[window]
         self.finish_window(window)
-        self.stream.logger.info(
-            "calls: window %s done; records so far: %s; Gong: %s",
-            window,
-            ", ".join(f"{s.name} {s.records_emitted}" for s in self.stream.bookmark_streams if s.selected)
-            or "none",
-            self.stream.scheduler.limiter.usage(),
-        )
+
+    @override
+    def run_summary(self) -> str:
+        return f"{self.batcher.requested} transcript requests for {self.stream.records_emitted} calls; "
 
     @override
     def keeps_summary(self) -> bool:
         return bool(self.stream.transcript_consumers)
-
-
-def page_priority(window: Window, cursor: str | None) -> float:
-    """What goes first when more is ready than the cap allows (lowest first): the work of the earliest
-    window, its transcript batches (`transcripts_priority`), then its pages. Windows then finish in order, so
-    a stop keeps nearly all it read (the bookmark and the finished windows), and the listing never runs far
-    ahead of the transcripts. Later windows' chains still fill the cap while the earliest waits on Gong's
-    answers: only as many are open as the cap needs (`_CallsRun.max_active_windows`)."""
-    return window.start.timestamp()
-
-
-def transcripts_priority(earliest: Window) -> float:
-    """A batch goes with the earliest window it holds calls of, before that window's pages: it finishes
-    windows. See page_priority."""
-    return earliest.start.timestamp() - 0.5
-
-
-def quantile_split(
-    window: Window, sample: t.Sequence[datetime], parts: int, min_span: timedelta
-) -> list[Window] | None:
-    """`window` cut into `parts` at the quantiles of `sample`, on whole seconds; None when the sample is too
-    small or covers less than half of the window (then it says little about the rest)."""
-    inside = sorted(s for s in sample if window.start <= s < window.end)
-    if len(inside) < 20 or inside[-1] - inside[0] < (window.end - window.start) / 2:
-        return None
-    bounds = [window.start]
-    for index in range(1, parts):
-        cut = floor_second(inside[len(inside) * index // parts])
-        if cut - bounds[-1] >= min_span and window.end - cut >= min_span:
-            bounds.append(cut)
-    bounds.append(window.end)
-    return [Window(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 # Records
@@ -976,7 +672,7 @@ def call_record(call: dict[str, t.Any], *, include_media_urls: bool) -> dict[str
     return record
 
 
-def party_record(call: dict[str, t.Any], party: dict[str, t.Any]) -> dict[str, t.Any]:
+def party_record(call: Mapping[str, t.Any], party: dict[str, t.Any]) -> dict[str, t.Any]:
     """A `parties` record: the party of a call, with the call's id and `started`."""
     record = dict.fromkeys(PARTY_KEYS)
     record.update(party)
@@ -1004,7 +700,9 @@ class _TranscriptsPage(msgspec.Struct):
     callTranscripts: list[_TranscriptItem] | None = None  # noqa: N815 (Gong's name)
 
 
-def transcript_records(calls: list[dict[str, t.Any]], bodies: list[bytes]) -> Iterator[dict[str, t.Any]]:
+def transcript_records(
+    calls: Sequence[Mapping[str, t.Any]], bodies: list[bytes]
+) -> Iterator[dict[str, t.Any]]:
     """The `transcripts` records of `calls` (`{id, started, parties}`) from the bodies of POST
     /v2/calls/transcript pages (`callTranscripts: [{callId, transcript}]`, gong_api.md §3.4).
 
@@ -1033,7 +731,7 @@ def transcript_records(calls: list[dict[str, t.Any]], bodies: list[bytes]) -> It
         raise TapCallsError(msg) from None
 
 
-def transcript_record(call: dict[str, t.Any], entries: list[list[dict[str, t.Any]]]) -> dict[str, t.Any]:
+def transcript_record(call: Mapping[str, t.Any], entries: list[list[dict[str, t.Any]]]) -> dict[str, t.Any]:
     """A `transcripts` record from the entries Gong returned for one call (joined in time order); each
     monologue also says who spoke, from the call's own parties (speakers.add_gong_speakers)."""
     monologues = entries[0] if len(entries) == 1 else sorted(chain(*entries), key=_monologue_start)

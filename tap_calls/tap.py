@@ -42,7 +42,6 @@ from tap_calls.client import SourceStream
 from tap_calls.dates import parse_datetime
 from tap_calls.errors import AuthError, TapCallsError
 from tap_calls.gong import (
-    CallBatches,
     CallsStream,
     PartiesStream,
     TranscriptSentencesStream,
@@ -53,6 +52,7 @@ from tap_calls.gong_more import gong_more_streams
 from tap_calls.oauth import DEFAULT_TOKEN_URL, KIND_NAMES, credential_kind, oauth_problem
 from tap_calls.redact import redact_secrets
 from tap_calls.scheduler import RateLimiter, Scheduler
+from tap_calls.transcript_batches import CallBatches
 
 SECRET_SETTINGS = (
     "access_key_secret",

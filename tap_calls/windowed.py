@@ -19,7 +19,7 @@ from typing_extensions import override
 from tap_calls.client import SourceStream
 from tap_calls.dates import iso, parse_datetime, utc_now
 from tap_calls.errors import RequestBudgetSpent
-from tap_calls.progress import FinishedWindows, Watermark, gaps
+from tap_calls.progress import FinishedWindows, ProgressMeter, Watermark, gaps
 from tap_calls.windows import EmittedSummary, ReadPlan, Window, plan_read
 
 if t.TYPE_CHECKING:
@@ -201,10 +201,40 @@ class WindowedRun:
         )
         self.full_lookback_done = not plan.full_lookback
         self._newest: dict[Window, tuple[datetime, str]] = {}
+        self.meter = ProgressMeter(stream.logger, stream.name, stream.scheduler.limiter)
 
     def records(self) -> Iterator[dict[str, t.Any]]:
-        """Every record of the run, in the order it is read (a subclass's)."""
+        """Every record of the run: the gaps opened earliest first, then each task's result handled as it
+        completes (`on_result`, on this thread), and after each whatever may start now (`advance`). Ends with
+        a commit, the budget's stop when windows were left unread, and the run's cost line."""
+        for gap in self.gaps:
+            self.open_window(gap)
+        self.advance()
+        for task, result in self.group:
+            yield from self.on_result(task, result)
+            self.advance()
+            self.meter.tick(self.stream.records_emitted)
+        self.commit()
+        self.stop_unfinished()
+        self.stream.logger.info(
+            "%s: %s%s so far: %s",
+            self.stream.name,
+            self.run_summary(),
+            self.stream.source,
+            self.stream.scheduler.cost_line(),
+        )
+
+    def on_result(self, task: t.Any, result: t.Any) -> Iterator[dict[str, t.Any]]:
+        """Handle one finished task (its key, typed by the subclass, and its result): the records it yields."""
         raise NotImplementedError
+
+    def advance(self) -> None:
+        """Start what may start now: windows waiting their turn, requests held back (a subclass's)."""
+        raise NotImplementedError
+
+    def run_summary(self) -> str:
+        """What the run's last line says before the cost line ("" or text ending in "; ")."""
+        return ""
 
     def close(self) -> None:
         """Cancel what is still queued (an early stop or an error)."""
@@ -239,6 +269,17 @@ class WindowedRun:
         it, moved), so that a stop at any moment keeps it."""
         self.watermark.finish(window, self._newest.pop(window, None))
         self.commit()
+        emitted = ", ".join(
+            f"{s.name} {s.records_emitted}" for s in self.stream.bookmark_streams if s.selected
+        )
+        self.stream.logger.info(
+            "%s: window %s done; records so far: %s; %s: %s",
+            self.stream.name,
+            window,
+            emitted,
+            self.stream.source,
+            self.stream.scheduler.limiter.usage(),
+        )
 
     def budget_left(self) -> int | None:
         """Requests this source may still send in this run; None without `max_requests_per_run`."""

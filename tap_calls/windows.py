@@ -1,6 +1,6 @@
 """Date windows, the bookmark watermark, and what the look-back already emitted (kept in STATE).
 
-- `Window`: a half-open range [start, end) of the replication key, split into whole-second parts.
+- `Window`: a half-open range [start, end) of the replication key (cut into parts by `splitting`).
 - `ReadPlan`: what a run reads: a first run's backfill, a full look-back (`lookback_days`, at most once per
   `lookback_interval_hours`), or a short overlap before the bookmark.
 - `EmittedSummary`: a bounded record, per day, of the records the look-back already emitted (and whether a
@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import itertools
 import typing as t
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tap_calls.dates import ceil_second, floor_second, iso, parse_datetime
+from tap_calls.dates import ceil_second, iso, parse_datetime
 
 if t.TYPE_CHECKING:
     from collections.abc import Mapping
@@ -33,21 +32,6 @@ class Window(t.NamedTuple):
 
     start: datetime
     end: datetime
-
-    def split(self, parts: int, min_span: timedelta = timedelta(seconds=1)) -> list[Window]:
-        """This window in `parts` contiguous windows of equal span, bounds on whole seconds (fewer when short).
-
-        The first part keeps this window's exact start and the last its exact end.
-        """
-        span = (self.end - self.start).total_seconds()
-        parts = max(1, min(parts, int(span // min_span.total_seconds())))
-        bounds = [self.start]
-        for index in range(1, parts):
-            cut = floor_second(self.start + timedelta(seconds=span * index / parts))
-            if cut > bounds[-1]:
-                bounds.append(cut)
-        bounds.append(self.end)
-        return [Window(a, b) for a, b in itertools.pairwise(bounds)]
 
     def __str__(self) -> str:
         return f"{iso(self.start)} to {iso(self.end)}"

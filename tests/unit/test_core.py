@@ -21,6 +21,7 @@ from tap_calls.keys import as_id
 from tap_calls.paging import MAX_SKIP, CursorPaginator, SkipPaginator, check_page_json, next_cursor
 from tap_calls.progress import Watermark
 from tap_calls.scheduler import RateLimiter, Scheduler
+from tap_calls.splitting import split_evenly
 from tap_calls.windows import SHORT_OVERLAP, EmittedSummary, Window, plan_read
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -136,7 +137,7 @@ def test_the_limiter_spaces_sends_and_stops_at_the_budget():
 
 
 def test_the_watermark_moves_only_over_contiguous_finished_windows():
-    parts = Window(hours(0), hours(3)).split(3)
+    parts = split_evenly(Window(hours(0), hours(3)), 3)
     assert parts == [Window(hours(0), hours(1)), Window(hours(1), hours(2)), Window(hours(2), hours(3))]
     mark = Watermark(hours(0))
     for part in parts:
@@ -156,35 +157,6 @@ def test_a_value_later_than_its_window_is_capped_at_the_window_end():
     mark.add(window)
     mark.finish(window, (hours(5), "late"))
     assert mark.bookmark is not None and mark.bookmark[0] == hours(1)
-
-
-def test_window_split_keeps_exact_ends_and_whole_second_cuts():
-    window = Window(hours(0) + timedelta(microseconds=250), hours(1) + timedelta(microseconds=500))
-    parts = window.split(7)
-    assert parts[0].start == window.start and parts[-1].end == window.end
-    assert all(a.end == b.start for a, b in itertools.pairwise(parts))
-    assert all(p.start.microsecond == 0 for p in parts[1:])
-    assert Window(hours(0), hours(0) + timedelta(seconds=3)).split(10) == Window(
-        hours(0), hours(0) + timedelta(seconds=3)
-    ).split(3)
-
-
-def test_a_window_holds_what_one_chain_reads_before_the_cap_would_end_the_range():
-    chain = CallsStream.chain_calls
-    # 6,000 calls, pages and transcripts at 3/s: 40 s; a 2 s chain reads (40 - 2 x 2) / 2 = 18 pages in it,
-    # but a window holds at most `window_target_records` (what a stop may lose).
-    assert chain(6000, latency=2.0, per_second=3, requests_per_page=2) == CallsStream.window_target_records
-    assert chain(3000, latency=2.0, per_second=3, requests_per_page=2) == 800  # 20 s: 8 pages
-    assert chain(6000, latency=2.0, per_second=3, requests_per_page=1) == 800  # calls only: 20 s
-    # Gong answering at once: the bookmark's bound; a short range: the floor (a split would not pay back).
-    assert chain(6000, latency=0.0, per_second=3, requests_per_page=2) == CallsStream.window_target_records
-    assert chain(300, latency=2.0, per_second=3, requests_per_page=2) == CallsStream.window_min_records
-    assert chain(100_000, latency=2.0, per_second=3, requests_per_page=2) == CallsStream.window_target_records
-    # A cap far above Gong's (the chain would be the limit): windows of the bound, not of a page or two.
-    assert (
-        chain(20_000, latency=0.01, per_second=10_000, requests_per_page=2)
-        == CallsStream.window_target_records
-    )
 
 
 def test_the_connection_pool_holds_every_request_in_flight():

@@ -117,14 +117,14 @@ def test_a_worker_follows_the_chain_to_its_last_page_when_the_first_does_not_spl
 def test_a_first_page_above_the_threshold_is_split_on_the_worker_and_not_followed():
     spread = [T0 + timedelta(hours=4 * n) for n in range(60)]
     stream, answers = run_pager({None: page(3000, "c1", spread)}, SplitRule(threshold=1500, target=1000))
-    ((task, answer),) = answers
+    ((_task, answer),) = answers
     assert stream.fetched == [None] and answer.decided and not answer.followed
     assert answer.parts is not None and len(answer.parts) == 3
 
 
 def test_with_a_budget_the_worker_leaves_the_first_page_to_the_streams_thread():
     stream, answers = run_pager({None: page(250, "c1")}, None)
-    ((task, answer),) = answers
+    ((_task, answer),) = answers
     assert stream.fetched == [None] and not answer.decided and not answer.followed
     _, answers = run_pager({None: page(250, "c1"), "c1": page(250, None)}, NEVER_SPLIT)
     assert [a.followed for _, a in answers] == [True, False]

@@ -38,7 +38,9 @@ class Fetch:
 class DaysRun(WindowedRun):
     """A run whose windows each hold one record at their middle; `gate` orders the tasks' completion."""
 
-    def __init__(self, stream: WindowedStream, plan: ReadPlan, order: list[int], *, budget: int | None = None):
+    def __init__(
+        self, stream: WindowedStream, plan: ReadPlan, order: list[int], *, budget: int | None = None
+    ):
         super().__init__(stream, plan)
         self.order = order
         self.turn = 0
@@ -100,7 +102,9 @@ def test_results_are_handled_as_they_complete_and_the_bookmark_follows_the_water
     # The last window first: no bookmark, the window kept as finished; then the first; then all of them.
     assert "replication_key_value" not in bookmarks[0] and bookmarks[0]["finished_windows"]
     assert bookmarks[1]["replication_key_value"] == iso(day(0.125))
-    assert bookmarks[-1]["replication_key_value"] == iso(day(0.75)) and bookmarks[-1]["finished_windows"] == []
+    assert (
+        bookmarks[-1]["replication_key_value"] == iso(day(0.75)) and bookmarks[-1]["finished_windows"] == []
+    )
 
 
 def test_a_budget_stop_keeps_the_windows_finished_past_the_watermark(stream, capsys):

@@ -500,6 +500,7 @@ class _CallsRun(WindowedRun):
             self.pager.chains.open(window)
             rule = self.pager.split_rule(window)
             self.request_page(window, None, split=None if self.budget_left() is not None else rule)
+        self.pager.chains.tail(not self.pending and self.budget_left() is None)
         if self.pager.idle and self.batcher.buffer:
             self.batcher.flush()  # the last calls of the listing: a partial batch
         self.send_transcripts()

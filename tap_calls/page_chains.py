@@ -39,14 +39,16 @@ class SplitRule:
     """How a window is split on its first page, decided by the worker that gets that page.
 
     `threshold`: split when the page counts more calls; `target`: calls per part (None: what a chain reads in
-    time at the latency then observed, `splitting.chain_calls`).
+    time at the latency then observed, `splitting.chain_calls`); `requests_per_page`: what 100 calls cost (2
+    with transcripts), fixed by the stream's thread when it makes the rule.
     """
 
     threshold: float
     target: int | None = None
+    requests_per_page: int = 2
 
 
-NEVER_SPLIT = SplitRule(threshold=float("inf"))
+NEVER_SPLIT = SplitRule(threshold=float("inf"))  # a dry run, a restarted chain
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ class ChainPager:
         if self.dry_run:
             return NEVER_SPLIT
         target, threshold = self.targets.get(window, (None, self.sizing.split_above))
-        return SplitRule(threshold, target)
+        return SplitRule(threshold, target, self.stream.requests_per_page)
 
     @property
     def idle(self) -> bool:
@@ -299,7 +301,7 @@ class ChainPager:
             total,
             latency=scheduler.latency or 0.0,
             per_second=scheduler.limiter.per_second,
-            requests_per_page=self.stream.requests_per_page,
+            requests_per_page=rule.requests_per_page,
             sizing=self.sizing,
         )
         cut = gong_budget_targets(
@@ -307,7 +309,7 @@ class ChainPager:
             fit,
             target=target,
             threshold=rule.threshold,
-            requests_per_page=self.stream.requests_per_page,
+            requests_per_page=rule.requests_per_page,
         )
         if cut is None:
             return None

@@ -5,7 +5,7 @@ Full-table streams read everything each run in one request (the library: one per
 folder). The day streams read whole days in the company's time zone: `answered_scorecards` by review day,
 `user_daily_activity` and `interaction_stats` by activity day (one day per interaction request: Gong aggregates
 over the requested range). Their bookmark is the last completed day, written only once every record of that day
-and the days before it has been emitted.
+and the days before it has been emitted; the days finished past it are kept in STATE too (bookmarks.py).
 
 Each stream is a short declarative class plus one pure record builder (raw API dict -> record dict).
 """

@@ -603,11 +603,13 @@ class DayStream(BookmarkedByRun, GongMoreStream):
     def fetched(self, windows: list[Window]) -> t.Iterator[tuple[Window, list[Record]]]:
         """Each window with its records, as soon as it is read (any order), on the source's scheduler.
 
-        Until a request of this stream was answered, the first window is read alone: a key without the
-        stream's scope then costs one refused request, not one per request in flight. When a window fails (a
-        spent `max_requests_per_run`, a Retry-After beyond `max_retry_wait_seconds`, any error), no other
-        window starts, those already under way are still taken (their records are emitted and their days
-        kept), and then the first failure is raised.
+        Windows are submitted earliest first, at most twice as many as the scheduler keeps in flight waiting
+        or running (bounded memory when the target is slow to take records). Until a request of this stream
+        was answered, the first window is read alone: a key without the stream's scope then costs one refused
+        request, not one per request in flight. When a window fails (a spent `max_requests_per_run`, a
+        Retry-After beyond `max_retry_wait_seconds`, any error), no other window starts, those already under
+        way are still taken (their records are emitted and their days kept), and then the first failure is
+        raised.
         """
         rest = iter(windows)
         if not self.answered:
@@ -616,15 +618,18 @@ class DayStream(BookmarkedByRun, GongMoreStream):
                 break
         failure: Exception | None = None
         with self.scheduler.group() as group:
-            for window in rest:
-                group.submit(window, self.fetch_window, window)  # earliest first
             while True:
+                while failure is None and group.outstanding < 2 * self.scheduler.in_flight_target():
+                    window = next(rest, None)
+                    if window is None:
+                        break
+                    group.submit(window, self.fetch_window, window)
                 try:
                     done = group.next_result(default=None)
-                except Exception as error:  # the group cancelled what had not started
+                except Exception as error:  # the group dropped what had not started
                     failure = failure or error
                     continue
-                if done is None:
+                if done is None:  # nothing submitted is left: every window was taken, or a failure
                     break
                 yield done
         if failure is not None:

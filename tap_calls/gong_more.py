@@ -515,7 +515,7 @@ class DayStream(BookmarkedByRun, GongMoreStream):
     so a stop keeps them and a later run reads only the days none of them covers.
     """
 
-    full_lookback = DAY_FULL_LOOKBACK_AT  # `full_lookback_at`, as `calls` names it
+    full_lookback_stamp = DAY_FULL_LOOKBACK_AT  # `full_lookback_at`, as `calls` names it
 
     window_days: t.ClassVar[int] = 1
     slack_days: t.ClassVar[int] = 0
@@ -541,7 +541,7 @@ class DayStream(BookmarkedByRun, GongMoreStream):
         return Window(first, clock.day_after(end))
 
     def full_lookback_due(self, now: datetime) -> bool:
-        return self.full_lookback.due(self.stream_state, now, self.interval_hours)
+        return self.full_lookback_stamp.due(self.stream_state, now, self.interval_hours)
 
     def finished_days(self, full: Window) -> FinishedDays:
         """The days of `full` past the bookmark that earlier runs finished (kept in STATE by `commit_days`)."""
@@ -596,7 +596,7 @@ class DayStream(BookmarkedByRun, GongMoreStream):
             if not pending:
                 break
         if full_lookback:
-            self.full_lookback.stamp(self, now)
+            self.full_lookback_stamp.stamp(self, now)
         self.state_manager.is_flushed = False
         self.log_summary()
 

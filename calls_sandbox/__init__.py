@@ -47,8 +47,10 @@ when set), ``api_base_url_for_customer`` = ``sb.gong_url``. ``sb.gong_oauth_conf
 settings with a freshly authorized refresh token; ``sb.oauth`` counts ``refreshes``, ``refused``, ``expired``.
 
 Observation and faults: ``sb.log`` (``Served`` entries), ``sb.clear_log()``, ``sb.stats()``,
-``sb.inject(source, kind, path=None, count=1, **params)`` with kinds ``429`` (``retry_after``), ``status``
-(``code``, ``body``), ``reset``, ``slow`` (``delay``), ``malformed``, ``expire_cursor``.
+``sb.inject(source, kind, path=None, count=1, **params)`` with kinds ``429`` (``retry_after``, ``delay``: answered
+that many seconds late), ``status`` (``code``, ``body``), ``reset``, ``slow`` (``delay``), ``malformed``,
+``expire_cursor``; any kind with ``body_filter={field: value}`` hits only requests whose JSON body's ``filter``
+holds those values (one day of ``/v2/stats/interaction``, say).
 
 Run it as a process with ``python -m calls_sandbox`` (see ``calls_sandbox.__main__``); control endpoints under
 ``/_sandbox/``: ``GET log[?bodies=1]``, ``GET stats``, ``POST clear``, ``GET truth``, ``GET health``,

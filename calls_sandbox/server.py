@@ -404,6 +404,11 @@ class Sandbox:
             for fault in self._faults:
                 if fault.source != source or (fault.path is not None and fault.path != req.path):
                     continue
+                wanted = fault.params.get("body_filter")
+                if wanted is not None:
+                    sent = req.body.get("filter") if isinstance(req.body, dict) else None
+                    if not isinstance(sent, dict) or any(sent.get(k) != v for k, v in wanted.items()):
+                        continue
                 if fault.kind == "expire_cursor" and req.cursor in (None, ""):
                     continue
                 fault.remaining -= 1
@@ -543,6 +548,7 @@ class Sandbox:
             if fault.kind == "reset":
                 return Reply(0, b""), True
             if fault.kind == "429":
+                self._sleep(float(fault.params.get("delay", 0)))
                 retry_after = fault.params.get("retry_after", 1)
                 headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
                 if source == "gong":

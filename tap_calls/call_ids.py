@@ -45,6 +45,7 @@ from datetime import datetime, timedelta
 from typing_extensions import override
 
 from tap_calls import table_versions
+from tap_calls.bookmarks import LAST_COMPLETE_READ
 from tap_calls.clari import BOUNDARY_OVERLAP as CLARI_OVERLAP
 from tap_calls.clari import ClariStream, Listing
 from tap_calls.client import FullTableStream, response_json
@@ -54,7 +55,7 @@ from tap_calls.keys import as_id
 from tap_calls.paging import MAX_SKIP, SkipPaginator, next_cursor, page_records, restart_on_expiry
 from tap_calls.schemas.call_ids import CALL_IDS_SCHEMA, CLARI_CALL_IDS_SCHEMA
 from tap_calls.splitting import consecutive, split_evenly
-from tap_calls.windows import Window, full_read_due
+from tap_calls.windows import Window
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -129,8 +130,8 @@ class CallIdsRead(FullTableStream):
     def due(self) -> bool:
         """Decided once per run, before the read: an open read is always continued; otherwise the interval."""
         if self._due is None:
-            self._due = self.open_read is not None or full_read_due(
-                self.stream_state.get("last_complete_read"), self.run_started_at, self.interval_hours
+            self._due = self.open_read is not None or LAST_COMPLETE_READ.due(
+                self.stream_state, self.run_started_at, self.interval_hours
             )
         return self._due
 
@@ -192,7 +193,7 @@ class CallIdsRead(FullTableStream):
             self.logger.info(
                 "%s: last read in full at %s, less than %s=%g hours ago; nothing read this run",
                 self.name,
-                self.stream_state.get("last_complete_read"),
+                LAST_COMPLETE_READ.last(self.stream_state),
                 SETTING,
                 self.interval_hours,
             )
@@ -244,7 +245,7 @@ class CallIdsRead(FullTableStream):
             )
             return
         self._verdict = True
-        state["last_complete_read"] = iso(self.run_started_at)
+        LAST_COMPLETE_READ.stamp(self, self.run_started_at)
         state["last_complete_count"] = listed
         state["last_version"] = int(read["version"])
         self.logger.info(

@@ -22,6 +22,7 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
+from tap_calls.bookmarks import BookmarkedByRun
 from tap_calls.client import SourceStream, quiet_child_syncs, response_json
 from tap_calls.dates import iso, parse_datetime
 from tap_calls.errors import RetryWaitTooLong, TapCallsError
@@ -680,7 +681,7 @@ class _ClariRun(WindowedRun):
         self.finish_window(window)
 
 
-class ClariTranscriptLinesStream(ClariStream):
+class ClariTranscriptLinesStream(BookmarkedByRun, ClariStream):
     """One record per line of a call's /call-details transcript, from the same answers as `clari_calls`
     (never a request of its own); synced call by call right after the call's record (emit_lines)."""
 
@@ -701,13 +702,6 @@ class ClariTranscriptLinesStream(ClariStream):
     def read_records(self, context: Context | None) -> t.Iterable[dict[str, t.Any]]:
         assert context is not None
         return self.pending.get(context["call_id"], [])
-
-    @override
-    def _increment_stream_state(
-        self, latest_record: dict[str, t.Any], *, context: Context | None = None
-    ) -> None:
-        # private SDK API: the bookmark moves only when `clari_calls` commits a finished window.
-        return
 
 
 def summary_token(call_id: str, call: dict[str, t.Any]) -> str:

@@ -20,6 +20,7 @@ import requests
 from singer_sdk.pagination import BaseAPIPaginator, SinglePagePaginator
 from typing_extensions import override
 
+from tap_calls.bookmarks import SCORECARDS_LAST_FULL_READ
 from tap_calls.clari import ClariDirectory, ClariStream
 from tap_calls.client import FullTableStream, response_json
 from tap_calls.dates import ceil_second, iso, utc_now
@@ -32,7 +33,6 @@ from tap_calls.schemas.clari_more import (
     CLARI_USER_SCHEMA,
 )
 from tap_calls.splitting import middle_second
-from tap_calls.windows import full_read_due
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterator
@@ -256,7 +256,7 @@ class ClariScorecardsStream(ClariFullTableStream):
     schema = CLARI_SCORECARD_SCHEMA
     records_key = "scorecards"
     build = staticmethod(scorecard_record)
-    state_key = "last_full_read"
+    full_read = SCORECARDS_LAST_FULL_READ
 
     def __init__(self, tap: Tap, **kwargs: t.Any) -> None:
         super().__init__(tap, **kwargs)
@@ -276,9 +276,7 @@ class ClariScorecardsStream(ClariFullTableStream):
     def due(self) -> bool:
         """Decided once per run, before the read: a run that reads nothing carries no version, activates none."""
         if self._due is None:
-            self._due = full_read_due(
-                self.stream_state.get(self.state_key), self.run_started_at, self.interval_hours
-            )
+            self._due = self.full_read.due(self.stream_state, self.run_started_at, self.interval_hours)
         return self._due
 
     @override
@@ -309,15 +307,14 @@ class ClariScorecardsStream(ClariFullTableStream):
             self.logger.info(
                 "clari_scorecards: last full read at %s, less than lookback_interval_hours=%g ago; nothing read "
                 "this run",
-                self.stream_state.get(self.state_key),
+                self.full_read.last(self.stream_state),
                 self.interval_hours,
             )
             return
         seen: set[str] = set()
         for item in self.read_listing(TimeRange(), seen, ceil_second(self.run_started_at)):
             yield scorecard_record(item)
-        self.stream_state[self.state_key] = iso(self.run_started_at)
-        self.state_manager.is_flushed = False
+        self.full_read.stamp(self, self.run_started_at)
         self.logger.info("clari_scorecards: full read in %d listings", self.listings)
         if self.unlisted:
             self.logger.warning(

@@ -21,6 +21,7 @@ import requests
 from singer_sdk.authenticators import BasicAuthenticator, BearerTokenAuthenticator
 from typing_extensions import override
 
+from tap_calls.bookmarks import BookmarkedByRun
 from tap_calls.client import FullTableStream, Refused, SourceStream, quiet_child_syncs, response_json
 from tap_calls.dates import iso, parse_datetime
 from tap_calls.errors import AuthError, CursorExpired, ScopeMissing, TapCallsError
@@ -767,7 +768,7 @@ def user_record(user: dict[str, t.Any]) -> dict[str, t.Any]:
 # Child streams
 
 
-class CallChildStream(GongStream):
+class CallChildStream(BookmarkedByRun, GongStream):
     """A stream fed from the batches of calls that `calls` emitted."""
 
     parent_stream_type = CallsStream
@@ -783,13 +784,6 @@ class CallChildStream(GongStream):
     def batch(self, context: Context | None) -> CallBatch:
         assert context is not None
         return self.batches[context["call_batch"]]
-
-    @override
-    def _increment_stream_state(
-        self, latest_record: dict[str, t.Any], *, context: Context | None = None
-    ) -> None:
-        # private SDK API: bookmarks move only when `calls` commits a finished window (its watermark).
-        return
 
     @override
     def log_summary(self) -> None:

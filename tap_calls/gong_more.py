@@ -5,7 +5,7 @@ Full-table streams read everything each run in one request (the library: one per
 folder). The day streams read whole days in the company's time zone: `answered_scorecards` by review day,
 `user_daily_activity` and `interaction_stats` by activity day (one day per interaction request: Gong aggregates
 over the requested range). Their bookmark is the last completed day, written only once every record of that day
-and the days before it has been emitted.
+and the days before it has been emitted; the days finished past it are kept in STATE too (bookmarks.py).
 
 Each stream is a short declarative class plus one pure record builder (raw API dict -> record dict).
 """
@@ -22,6 +22,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from typing_extensions import override
 
+from tap_calls.bookmarks import (
+    DAY_FULL_LOOKBACK_AT,
+    FOLDER_CALLS_LAST_FULL_READ,
+    BookmarkedByRun,
+    DayRange,
+    FinishedDays,
+    advance_bookmark_day,
+    bookmark_day,
+    finished_windows_extra,
+    finished_windows_state,
+    keep,
+)
 from tap_calls.client import FullTableStream as _FullTable
 from tap_calls.client import Refused, response_json
 from tap_calls.dates import parse_datetime, utc_now
@@ -30,7 +42,7 @@ from tap_calls.gong import GongStream
 from tap_calls.keys import as_id, snake, snake_keys
 from tap_calls.paging import restart_on_expiry
 from tap_calls.schemas import gong_more as schemas
-from tap_calls.windows import full_read_due
+from tap_calls.splitting import consecutive
 
 if t.TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -449,16 +461,14 @@ class LibraryFolderCallsStream(FullTableStream):
     schema = schemas.LIBRARY_FOLDER_CALL.to_dict()
     records_key = "calls"
     required_scope = "api:library:read"
-    state_key = "last_full_read"
+    full_read = FOLDER_CALLS_LAST_FULL_READ
     _due: bool | None = None
 
     @property
     def due(self) -> bool:
         """Decided once per run, before the read: a run that reads nothing carries no version, activates none."""
         if self._due is None:
-            self._due = full_read_due(
-                self.stream_state.get(self.state_key), self.run_started_at, self.interval_hours
-            )
+            self._due = self.full_read.due(self.stream_state, self.run_started_at, self.interval_hours)
         return self._due
 
     @override
@@ -480,33 +490,33 @@ class LibraryFolderCallsStream(FullTableStream):
             self.logger.info(
                 "library_folder_calls: last read in full at %s, less than lookback_interval_hours=%g ago; "
                 "nothing read this run",
-                self.stream_state.get(self.state_key),
+                self.full_read.last(self.stream_state),
                 self.interval_hours,
             )
             return
         folder_ids = [folder["id"] for folder in self.shared.folders() if folder["id"] is not None]
         for records in self.scheduler_imap(self.folder_content, folder_ids):
             yield from records
-        self.stream_state[self.state_key] = self.run_started_at.isoformat()
-        self.state_manager.is_flushed = False
+        self.full_read.stamp(self, self.run_started_at)
         self.log_summary()
 
 
-class Window(t.NamedTuple):
-    start: date
-    end: date  # exclusive
+# A day stream's window: company days [start, end), the end exclusive (as Gong's `toDate`).
+Window = DayRange
 
 
-class DayStream(GongMoreStream):
+class DayStream(BookmarkedByRun, GongMoreStream):
     """Reads [day of start_date, day of end_date rounded up) in whole-day windows, several in flight.
 
     Later runs start at the bookmark's day minus `lookback_days` (rounded up) minus `slack_days` when the
     full look-back is due (once per `lookback_interval_hours`, its time kept in STATE), else at the bookmark's
     day minus one. The bookmark is the last day whose records (and all earlier days') were emitted, never
-    later than the company's yesterday.
+    later than the company's yesterday. Windows finish in any order: each is emitted as soon as it is read,
+    and the days finished past the bookmark are kept in STATE (`finished_windows`, bookmarks.FinishedDays),
+    so a stop keeps them and a later run reads only the days none of them covers.
     """
 
-    state_key = "full_lookback_at"  # as `calls` names it
+    full_lookback_stamp = DAY_FULL_LOOKBACK_AT  # `full_lookback_at`, as `calls` names it
 
     window_days: t.ClassVar[int] = 1
     slack_days: t.ClassVar[int] = 0
@@ -514,14 +524,8 @@ class DayStream(GongMoreStream):
     capped_at_today: t.ClassVar[bool] = True
 
     def bookmark_day(self) -> date | None:
-        state = self.stream_state
-        value = state.get("replication_key_value")
-        if state.get("replication_key") != self.replication_key or not value:
-            return None
-        try:
-            return date.fromisoformat(str(value)[:10])
-        except ValueError:
-            return None
+        """The last day whose records (and every earlier day's) were emitted (bookmarks.bookmark_day)."""
+        return bookmark_day(self)
 
     def day_range(self, now: datetime) -> Window:
         clock = self.shared.clock
@@ -538,14 +542,18 @@ class DayStream(GongMoreStream):
         return Window(first, clock.day_after(end))
 
     def full_lookback_due(self, now: datetime) -> bool:
-        return full_read_due(self.stream_state.get(self.state_key), now, self.interval_hours)
+        return self.full_lookback_stamp.due(self.stream_state, now, self.interval_hours)
+
+    def finished_days(self, full: Window) -> FinishedDays:
+        """The days of `full` past the bookmark that earlier runs finished (kept in STATE by `commit_days`)."""
+        bookmark = self.bookmark_day()
+        since = full.start if bookmark is None else max(full.start, bookmark + ONE_DAY)
+        kept = FinishedDays.from_state(finished_windows_state(self.stream_state, [self.name]))
+        return kept.within(Window(since, full.end))
 
     def windows(self, start: date, end: date) -> list[Window]:
-        out = []
-        while start < end:
-            out.append(Window(start, min(end, start + timedelta(days=self.window_days))))
-            start = out[-1].end
-        return out
+        """[start, end) in consecutive windows of `window_days` (the last one shorter)."""
+        return [Window(a, b) for a, b in consecutive(start, end, timedelta(days=self.window_days))]
 
     def readable_end(self, end: date, now: datetime) -> date:
         return min(end, self.shared.clock.today(now)) if self.capped_at_today else end
@@ -564,44 +572,80 @@ class DayStream(GongMoreStream):
         ):  # a dry run (`--test`): the newest window first, no bookmark
             yield from self._dry_run(full, now)
             return
-        batching = bool(self.get_batch_config(self.config))
+        write = not self.get_batch_config(self.config)  # BATCH: the SDK's own STATE follows the batch
+        finished = self.finished_days(full)
+        skipped = sum((r.end - r.start).days for r in finished.ranges)
+        self.logger.info(
+            "%s: reading days %s to %s (exclusive)%s",
+            self.name,
+            full.start,
+            full.end,
+            f"; {skipped} days finished by earlier runs are not read again" if skipped else "",
+        )
         start = full.start
-        self.logger.info("%s: reading days %s to %s (exclusive)", self.name, full.start, full.end)
-        while pending := self.windows(start, self.readable_end(full.end, now)):
-            for window, records in zip(pending, self.scheduler_imap(self.fetch_window, pending), strict=True):
+        while (end := self.readable_end(full.end, now)) > start:
+            pending = [w for gap in finished.gaps(Window(start, end)) for w in self.windows(*gap)]
+            for window, records in self.fetched(pending):
                 yield from records
-                # Results come in the windows' order: every earlier window is emitted too.
-                self.complete(window.end - ONE_DAY, now, write=not batching)
+                finished.add(window)
+                self.commit_days(finished, full.start, now, write=write)
             # A stats answer may have named the company's zone meanwhile: its today may be a day later.
-            start = pending[-1].end
+            start = end
+            if not pending:
+                break
         if full_lookback:
-            self.stream_state[self.state_key] = now.isoformat()
+            self.full_lookback_stamp.stamp(self, now)
         self.state_manager.is_flushed = False
         self.log_summary()
+
+    def fetched(self, windows: list[Window]) -> t.Iterator[tuple[Window, list[Record]]]:
+        """Each window with its records, as soon as it is read (any order), on the source's scheduler.
+
+        Windows are submitted earliest first, at most twice as many as the scheduler keeps in flight waiting
+        or running (bounded memory when the target is slow to take records). Until a request of this stream
+        was answered, the first window is read alone: a key without the stream's scope then costs one refused
+        request, not one per request in flight. When a window fails (a spent `max_requests_per_run`, a
+        Retry-After beyond `max_retry_wait_seconds`, any error), no other window starts, those already under
+        way are still taken (their records are emitted and their days kept), and then the first failure is
+        raised.
+        """
+        rest = iter(windows)
+        if not self.answered:
+            for first in rest:
+                yield first, self.fetch_window(first)
+                break
+        failure: Exception | None = None
+        with self.scheduler.group() as group:
+            while True:
+                while failure is None and group.outstanding < 2 * self.scheduler.in_flight_target():
+                    window = next(rest, None)
+                    if window is None:
+                        break
+                    group.submit(window, self.fetch_window, window)
+                try:
+                    done = group.next_result(default=None)
+                except Exception as error:  # the group dropped what had not started
+                    failure = failure or error
+                    continue
+                if done is None:  # nothing submitted is left: every window was taken, or a failure
+                    break
+                yield done
+        if failure is not None:
+            raise failure
 
     def _dry_run(self, full: Window, now: datetime) -> t.Iterator[Record]:
         for window in reversed(self.windows(full.start, self.readable_end(full.end, now))):
             yield from self.fetch_window(window)
 
-    @override
-    def _increment_stream_state(self, latest_record: Record, *, context: Context | None = None) -> None:
-        # private SDK API (as CallChildStream): the bookmark is the last completed day, moved by `complete`,
-        # never the SDK's newest `review_time` or `date` seen.
-        return
-
-    def complete(self, day: date, now: datetime, *, write: bool = True) -> None:
-        """Move the bookmark to `day` (at most the company's yesterday; never backwards)."""
-        day = min(day, self.shared.clock.today(now) - ONE_DAY)
-        current = self.bookmark_day()
-        if current is not None and current >= day:
-            return
-        state = self.stream_state
-        state["replication_key"] = self.replication_key
-        state["replication_key_value"] = day.isoformat()
-        state.pop("progress_markers", None)
-        self.state_manager.is_flushed = False
-        if write:
-            self._write_state_message()
+    def commit_days(self, finished: FinishedDays, first: date, now: datetime, *, write: bool = True) -> None:
+        """Every record of the `finished` days was emitted: move the bookmark over those finished from
+        `first` (this run's first day), never back nor past the company's yesterday, keep the finished days
+        past it, and write a STATE when that changed something (`write`)."""
+        day, kept = finished.settle(first, self.bookmark_day(), self.shared.clock.today(now))
+        moved = day is not None and advance_bookmark_day(self, day)
+        changed = keep(self, finished_windows_extra(kept.to_state(), [self.name]))
+        if write and (moved or changed):
+            self._write_state_message()  # private SDK API (listed in tests/unit/test_sdk_private_names.py)
 
 
 class AnsweredScorecardsStream(DayStream):

@@ -18,6 +18,7 @@ import time
 import typing as t
 from dataclasses import dataclass, field
 
+from tap_calls.bookmarks import MAX_FINISHED_RANGES
 from tap_calls.dates import iso, parse_datetime
 from tap_calls.windows import Window
 
@@ -29,9 +30,6 @@ if t.TYPE_CHECKING:
 
 # (instant, the replication value as the API wrote it) of the newest record a window emitted.
 Newest = tuple["datetime", str]
-# At most this many finished ranges are kept in STATE (a handful in practice: adjacent ranges merge, and the
-# watermark swallows the leading ones). Past it the latest are dropped: re-read later, never lost.
-MAX_FINISHED_RANGES = 40
 
 
 def _later(a: Newest | None, b: Newest | None) -> Newest | None:

@@ -1,12 +1,13 @@
 """Incremental streams read as date windows that finish in any order: `calls` and `clari_calls`.
 
 `WindowedStream` is what such a stream shares: this run's plan (backfill, full look-back or short overlap,
-`windows.plan_read`), the "nothing to read" warning, bookmarks that never move per record, and `commit`,
-which moves bookmarks (never back) and writes STATE. `WindowedRun` is one run's bookkeeping: the watermark,
+`windows.plan_read`), the "nothing to read" warning, and `commit`, which applies the bookmark rules
+(bookmarks.py: bookmarks that never move per record nor back, the finished windows, the full look-back
+stamp) and writes STATE. `WindowedRun` is one run's bookkeeping: the watermark,
 the newest replication value each window emitted (taken from the records themselves, so a new windowed stream
 cannot forget it), the look-back summary and the `full_lookback_at` stamp.
 
-A stream subclass says how to read (its run's `records()`); the bookmark rules live here alone.
+A stream subclass says how to read (its run's `records()`); the bookmark rules live in bookmarks.py.
 """
 
 from __future__ import annotations
@@ -16,6 +17,15 @@ from datetime import datetime, timedelta
 
 from typing_extensions import override
 
+from tap_calls.bookmarks import (
+    FULL_LOOKBACK_AT,
+    BookmarkedByRun,
+    advance_bookmark,
+    bookmark_of,
+    finished_windows_extra,
+    finished_windows_state,
+    keep,
+)
 from tap_calls.client import SourceStream
 from tap_calls.dates import iso, parse_datetime, utc_now
 from tap_calls.errors import RequestBudgetSpent
@@ -31,7 +41,7 @@ if t.TYPE_CHECKING:
     from tap_calls.scheduler import TaskGroup
 
 
-class WindowedStream(SourceStream):
+class WindowedStream(BookmarkedByRun, SourceStream):
     """A stream whose bookmark follows a watermark over windows, committed by its run (`start_run`).
 
     Subclasses set `replication_key` and implement `start_run(plan) -> WindowedRun`; `bookmark_streams`
@@ -52,13 +62,8 @@ class WindowedStream(SourceStream):
         """The streams whose bookmarks this stream's windows move."""
         return [self]
 
-    @staticmethod
-    def bookmark_of(stream: SourceStream) -> datetime | None:
-        """`stream`'s bookmark as an instant; None without one (or with one for another replication key)."""
-        state = stream.stream_state
-        if state.get("replication_key") == stream.replication_key and state.get("replication_key_value"):
-            return parse_datetime(state["replication_key_value"])
-        return None
+    # `stream`'s bookmark as an instant (bookmarks.bookmark_of).
+    bookmark_of = staticmethod(bookmark_of)
 
     def plan(self) -> ReadPlan:
         """This run's range: a backfill, a full look-back or a short overlap (windows.plan_read)."""
@@ -72,7 +77,7 @@ class WindowedStream(SourceStream):
             bookmarks=[self.bookmark_of(s) for s in selected],
             lookback=timedelta(days=float(config["lookback_days"])),
             interval_hours=float(config.get("lookback_interval_hours", 24)),
-            last_full_lookback=self.stream_state.get("full_lookback_at"),
+            last_full_lookback=FULL_LOOKBACK_AT.last(self.stream_state),
             now=self.run_started_at,
         )
 
@@ -86,11 +91,8 @@ class WindowedStream(SourceStream):
         They count only for the streams they were finished for: a stream selected since then (a new child)
         needs them read again.
         """
-        covered = self.stream_state.get("finished_for")
         wanted = {s.name for s in self.bookmark_streams if s.selected} or {self.name}
-        if not isinstance(covered, list) or not wanted <= set(covered):
-            return FinishedWindows()
-        finished = FinishedWindows.from_state(self.stream_state.get("finished_windows"))
+        finished = FinishedWindows.from_state(finished_windows_state(self.stream_state, wanted))
         return FinishedWindows(finished.within(plan.window))
 
     @override
@@ -128,13 +130,6 @@ class WindowedStream(SourceStream):
             if stream.selected:
                 stream.log_summary()
 
-    @override
-    def _increment_stream_state(
-        self, latest_record: dict[str, t.Any], *, context: Context | None = None
-    ) -> None:
-        # private SDK API: the bookmark moves only with the watermark (commit), never per record.
-        return
-
     def commit(self, bookmark: tuple[datetime, str] | None, extra: dict[str, t.Any]) -> None:
         """Move the bookmarks of the selected `bookmark_streams` to `bookmark` (never back), keep `extra`
         in this stream's state, and write a STATE message.
@@ -155,22 +150,10 @@ class WindowedStream(SourceStream):
     def _apply_commit(self, bookmark: tuple[datetime, str] | None, extra: dict[str, t.Any]) -> None:
         """Set `bookmark` (never back) and `extra` in the streams' state, without writing it."""
         if bookmark is not None:
-            instant, value = bookmark
             for stream in self.bookmark_streams:
-                if not stream.selected:
-                    continue
-                current = self.bookmark_of(stream)
-                if current is not None and current >= instant:
-                    continue  # a look-back re-read never moves a bookmark back
-                state = stream.stream_state
-                state["replication_key"] = stream.replication_key
-                state["replication_key_value"] = value
-                state.pop("progress_markers", None)
-                stream.state_manager.is_flushed = False
-        for key, value in extra.items():
-            if self.stream_state.get(key) != value:
-                self.stream_state[key] = value
-                self.state_manager.is_flushed = False
+                if stream.selected:
+                    advance_bookmark(stream, *bookmark)
+        keep(self, extra)
 
 
 class WindowedRun:
@@ -311,12 +294,16 @@ class WindowedRun:
             self.full_lookback_done = True
         extra: dict[str, t.Any] = {}
         if self.full_lookback_done and self.plan.full_lookback:
-            extra["full_lookback_at"] = iso(self.stream.run_started_at)
+            extra[FULL_LOOKBACK_AT.key] = FULL_LOOKBACK_AT.value(self.stream.run_started_at)
         if self.keeps_summary():
             newest = self.watermark.bookmark[0] if self.watermark.bookmark else self.old_bookmark
             if newest is not None:
                 self.summary.prune(newest - timedelta(days=float(self.stream.config["lookback_days"]) + 1))
             extra["lookback_summary"] = self.summary.to_state(self.stream.summary_budget)
-        extra["finished_windows"] = self.watermark.beyond().to_state()
-        extra["finished_for"] = sorted(s.name for s in self.stream.bookmark_streams if s.selected)
+        extra.update(
+            finished_windows_extra(
+                self.watermark.beyond().to_state(),
+                (s.name for s in self.stream.bookmark_streams if s.selected),
+            )
+        )
         self.stream.commit(self.watermark.bookmark, extra)

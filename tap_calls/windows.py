@@ -15,6 +15,7 @@ import typing as t
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tap_calls.bookmarks import full_read_due
 from tap_calls.dates import ceil_second, iso, parse_datetime
 
 if t.TYPE_CHECKING:
@@ -22,9 +23,6 @@ if t.TYPE_CHECKING:
 
 # Between full look-backs a run re-reads this much before its bookmark (interface.md, "The look-back interval").
 SHORT_OVERLAP = timedelta(hours=3)
-# A full look-back is due when the last one is older than the interval minus this, so a daily pipeline whose
-# start time drifts a little still gets it every run rather than every other run.
-INTERVAL_SLACK = timedelta(hours=1)
 
 
 class Window(t.NamedTuple):
@@ -35,22 +33,6 @@ class Window(t.NamedTuple):
 
     def __str__(self) -> str:
         return f"{iso(self.start)} to {iso(self.end)}"
-
-
-def full_read_due(stamp: t.Any, now: datetime, interval_hours: float) -> bool:
-    """Whether the last full read or full look-back (a timestamp kept in STATE) is old enough for another.
-
-    Due when it is at least `interval_hours` minus one hour old (so a pipeline run daily never skips a day for
-    starting a few minutes earlier than yesterday), when there is none or it is unreadable; `0` makes every
-    run due.
-    """
-    if not stamp or interval_hours <= 0:
-        return True
-    try:
-        last = parse_datetime(str(stamp))
-    except ValueError:
-        return True
-    return now - last >= timedelta(hours=interval_hours) - INTERVAL_SLACK
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,22 @@ answered_scorecards (review-day windows), user_daily_activity and interaction_st
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import re
 from collections import Counter
+from contextlib import redirect_stdout
 from datetime import UTC, date, datetime, timedelta
 
 import jsonschema
 import pytest
 
 from calls_sandbox import Sandbox
+from tap_calls.errors import RetryWaitTooLong, TapCallsError
 from tap_calls.gong_more import ANSWERED_WINDOW_DAYS
 from tap_calls.tap import TapCalls
-from tests.harness import requests_to, run_tap, sandbox_fixture, selecting, tap_config
+from tests.harness import parse, requests_to, run_tap, sandbox_fixture, selecting, tap_config
 
 FULL_TABLE = (
     "workspaces",
@@ -719,3 +722,137 @@ def test_missing_scopes_skip_streams(caplog):
     ):
         naming = [w for w in warnings if stream in w and scope in w]
         assert len(naming) == 1, (stream, warnings)
+
+
+# ------------------------------------------------------------------------------- progress across stops
+def run_until_stopped(sb: Sandbox, streams: tuple[str, ...], state: dict | None = None, **settings):
+    """A run that may end with an error (a Retry-After beyond max_retry_wait_seconds), as `tap-calls` ends
+    one: its messages up to the last STATE (written again last), and the error."""
+    cfg = tap_config(sb, "gong", **settings)
+    tap = TapCalls(config=cfg, state=state, catalog=selecting(cfg, streams), parse_env_config=False)
+    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    error = None
+    with redirect_stdout(buffer):
+        try:
+            tap.sync_all()
+        except TapCallsError as exc:
+            error = exc
+        finally:
+            tap.write_final_state()
+    buffer.seek(0)
+    return parse(buffer.read()), error
+
+
+def covered(state: dict, stream: str, first: date) -> set[date]:
+    """The days from `first` a STATE says were emitted: up to the bookmark, and the finished days past it."""
+    bookmark = state["bookmarks"].get(stream, {})
+    out = set()
+    if bookmark.get("replication_key_value"):
+        out |= set(days(first, date.fromisoformat(bookmark["replication_key_value"]) + timedelta(days=1)))
+    for start, end in bookmark.get("finished_windows") or ():
+        out |= set(days(date.fromisoformat(start), date.fromisoformat(end)))
+    return out
+
+
+def asked_days(log: list, path: str) -> list[date]:
+    """Every day the requests to `path` asked for (a window's days once per request), sorted."""
+    out = []
+    for r in requests_to(log, "gong", path):
+        out += days(
+            date.fromisoformat(r.body["filter"]["fromDate"]), date.fromisoformat(r.body["filter"]["toDate"])
+        )
+    return sorted(out)
+
+
+def assert_no_state_ahead_of_its_records(run, stream: str, first: date, expected: dict) -> None:
+    """Every STATE claims only days whose every record (ground truth) came before it."""
+    emitted: set = set()
+    for message in run.messages:
+        if message["type"] == "RECORD" and message["stream"] == stream:
+            emitted.add((message["record"]["user_id"], message["record"]["date"]))
+        elif message["type"] == "STATE":
+            for day in covered(message["value"], stream, first):
+                missing = {k for k in expected if k[1] == day.isoformat()} - emitted
+                assert not missing, (day, missing)
+
+
+def test_a_day_stream_stopped_by_a_quota_keeps_the_days_finished_past_an_unfinished_one():
+    """Gong answers one day's request with a 429 and `Retry-After: 3600` (late, after the other days were
+    answered): the run stops, and its last STATE keeps the days before that day (the bookmark) and after it
+    (`finished_windows`); the next run asks only for that day and the bookmark's (the look-back of 0 days)."""
+    path = "/v2/stats/interaction"
+    with Sandbox(seed=16, gong_calls=300, gong_span_days=60, gong_users=20, clari_calls=0) as sb:
+        more = sb.gong_more
+        start = noon_utc(16)
+        first = date.fromisoformat(start[:10])
+        stuck = first + timedelta(days=4)
+        sb.inject(
+            "gong", "429", path=path, retry_after=3600, delay=2, body_filter={"fromDate": stuck.isoformat()}
+        )
+        settings = {"start_date": start, "lookback_days": 0, "max_retry_wait_seconds": 60}
+        stopped, error = run_until_stopped(sb, ("interaction_stats",), **settings)
+        log1 = list(sb.log)
+        sb.clear_log()
+        resumed, again = run_until_stopped(sb, ("interaction_stats",), state=stopped.state, **settings)
+        log2 = list(sb.log)
+        today = more.today()
+        expected = more.expected_interaction_stats(first, today)
+    assert isinstance(error, RetryWaitTooLong) and again is None
+    answered = sorted(
+        date.fromisoformat(r.body["filter"]["fromDate"])
+        for r in requests_to(log1, "gong", path)
+        if r.status != 429
+    )
+    assert stuck not in answered and stuck + timedelta(days=1) in answered
+    # The last STATE: the bookmark on the day before the stuck one, every day answered after it kept.
+    bookmark = stopped.state["bookmarks"]["interaction_stats"]
+    assert bookmark["replication_key_value"] == (stuck - timedelta(days=1)).isoformat()
+    assert bookmark["finished_windows"] == [
+        [(stuck + timedelta(days=1)).isoformat(), (answered[-1] + timedelta(days=1)).isoformat()]
+    ]
+    assert bookmark["finished_for"] == ["interaction_stats"]
+    assert covered(stopped.state, "interaction_stats", first) == set(answered)
+    assert_no_state_ahead_of_its_records(stopped, "interaction_stats", first, expected)
+    # The next run: the bookmark's day (a look-back of 0 days re-reads it), the stuck day, and any day the
+    # stopped run had not reached yet (today in the company's zone, when UTC-12 was still a day behind).
+    unread = set(days(first, today)) - set(answered)
+    assert asked_days(log2, path) == sorted(unread | {stuck - timedelta(days=1)})
+    final = resumed.state["bookmarks"]["interaction_stats"]
+    assert final["replication_key_value"] == (today - timedelta(days=1)).isoformat()
+    assert final["finished_windows"] == [] and final["full_lookback_at"]
+    # Every record exactly as Gong holds it, none lost across the stop.
+    got = by(stopped.records["interaction_stats"] + resumed.records["interaction_stats"], "user_id", "date")
+    assert sorted(got) == sorted(expected)
+    assert all(got[key]["stats"] == stats for key, stats in expected.items())
+
+
+def test_a_day_stream_stopped_by_the_request_budget_keeps_what_it_read():
+    """`max_requests_per_run` stops `user_daily_activity` (weekly windows) after a few windows: its last STATE
+    covers exactly the days those requests answered, and the next run asks for the rest only."""
+    path = "/v2/stats/activity/day-by-day"
+    with Sandbox(seed=17, gong_calls=300, gong_span_days=60, gong_users=20, clari_calls=0) as sb:
+        more = sb.gong_more
+        start = noon_utc(45)
+        first = date.fromisoformat(start[:10])
+        stopped = run(sb, ("user_daily_activity",), start_date=start, lookback_days=0, max_requests_per_run=3)
+        log1 = list(sb.log)
+        sb.clear_log()
+        resumed = run(sb, ("user_daily_activity",), state=stopped.state, start_date=start, lookback_days=0)
+        log2 = list(sb.log)
+        today = more.today()
+        expected = more.expected_daily_activity(first, today)
+    assert len(requests_to(log1, "gong")) == 3
+    read = asked_days(log1, path)
+    assert read and len(read) == len(set(read)) and read[0] == first
+    assert covered(stopped.state, "user_daily_activity", first) == set(read)
+    assert_no_state_ahead_of_its_records(stopped, "user_daily_activity", first, expected)
+    bookmark = date.fromisoformat(stopped.state["bookmarks"]["user_daily_activity"]["replication_key_value"])
+    # The rest, and the bookmark's day again (the look-back of 0 days); no day twice.
+    assert asked_days(log2, path) == sorted((set(days(first, today)) - set(read)) | {bookmark})
+    got = by(
+        stopped.records["user_daily_activity"] + resumed.records["user_daily_activity"], "user_id", "date"
+    )
+    assert sorted(got) == sorted(expected)
+    snake = {a: re.sub(r"(?<!^)(?=[A-Z])", "_", a).lower() for a in next(iter(expected.values()))}
+    for key, activities in expected.items():
+        assert all(got[key][snake[name]] == ids for name, ids in activities.items()), key

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jsonschema
 import pytest
 
+from tap_calls.bookmarks import full_read_due
 from tap_calls.clari_more import (
     CLARI_SCORECARD_SCHEMA,
     CLARI_SCORECARD_TEMPLATE_SCHEMA,
@@ -19,7 +20,6 @@ from tap_calls.clari_more import (
     topic_record,
     user_record,
 )
-from tap_calls.windows import full_read_due
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

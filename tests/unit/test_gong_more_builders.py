@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tap_calls import gong_more as gm
+from tap_calls.bookmarks import FinishedDays, full_read_due
 from tap_calls.schemas import gong_more as schemas
 from tap_calls.tap import TapCalls
 
@@ -215,11 +216,41 @@ def test_later_runs_start_at_the_bookmark_minus_the_lookback(name, key, lookback
 
 def test_a_bookmark_never_moves_back_nor_past_the_companys_yesterday():
     s = stream("interaction_stats", state_of("interaction_stats", "date", "2026-03-15"))
-    s.complete(date(2026, 3, 10), NOW, write=False)
+    s.commit_days(
+        FinishedDays([gm.Window(date(2026, 3, 5), date(2026, 3, 11))]), date(2026, 3, 5), NOW, write=False
+    )
     assert s.stream_state["replication_key_value"] == "2026-03-15"
-    s.complete(date(2026, 3, 25), NOW, write=False)
+    s.commit_days(
+        FinishedDays([gm.Window(date(2026, 3, 14), date(2026, 3, 26))]), date(2026, 3, 14), NOW, write=False
+    )
     assert s.stream_state["replication_key_value"] == "2026-03-19"  # today is the 20th at UTC-12
     assert s.bookmark_day() == date(2026, 3, 19)
+    assert s.stream_state["finished_windows"] == []  # today and later are read again
+
+
+def test_days_finished_past_an_unfinished_one_are_kept_and_not_read_again():
+    s = stream(
+        "interaction_stats",
+        state_of("interaction_stats", "date", "2026-03-10"),
+        start_date="2026-03-01T00:00:00Z",
+        lookback_days=1,
+    )
+    finished = FinishedDays()
+    for day in (9, 12, 13, 15):  # the 10th and 11th and the 14th did not finish
+        finished.add(gm.Window(date(2026, 3, day), date(2026, 3, day + 1)))
+    s.commit_days(finished, date(2026, 3, 9), NOW, write=False)
+    state = s.stream_state
+    assert state["replication_key_value"] == "2026-03-10"  # never back
+    assert state["finished_windows"] == [["2026-03-12", "2026-03-14"], ["2026-03-15", "2026-03-16"]]
+    assert state["finished_for"] == ["interaction_stats"]
+    full = s.day_range(NOW)
+    assert full.start == date(2026, 3, 9)  # the bookmark's day minus the look-back (a full look-back is due)
+    kept = s.finished_days(full)
+    assert kept.gaps(full) == [
+        gm.Window(date(2026, 3, 9), date(2026, 3, 12)),
+        gm.Window(date(2026, 3, 14), date(2026, 3, 15)),
+        gm.Window(date(2026, 3, 16), full.end),
+    ]
 
 
 def test_between_full_lookbacks_a_run_rereads_from_the_bookmarks_day_minus_one():
@@ -231,6 +262,6 @@ def test_between_full_lookbacks_a_run_rereads_from_the_bookmarks_day_minus_one()
     state["bookmarks"]["interaction_stats"]["full_lookback_at"] = (NOW - timedelta(hours=23)).isoformat()
     s = stream("interaction_stats", state, start_date="2026-01-01T00:00:00Z", lookback_days=7)
     assert s.day_range(NOW).start == date(2026, 3, 8)
-    assert gm.full_read_due((NOW - timedelta(minutes=1)).isoformat(), NOW, 0)
-    assert not gm.full_read_due((NOW - timedelta(hours=22)).isoformat(), NOW, 24)
-    assert gm.full_read_due(None, NOW, 24)
+    assert full_read_due((NOW - timedelta(minutes=1)).isoformat(), NOW, 0)
+    assert not full_read_due((NOW - timedelta(hours=22)).isoformat(), NOW, 24)
+    assert full_read_due(None, NOW, 24)

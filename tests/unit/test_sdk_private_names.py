@@ -22,11 +22,12 @@ PRIVATE_NAMES = [
     (RESTStream, "_request", ["prepared_request", "context"]),
     # client.SourceStream._write_schema_message: SCHEMA once per stream, not once per child sync.
     (Stream, "_write_schema_message", []),
-    # gong.CallsStream.commit / clari.ClariCallsStream.commit: a STATE when a window finishes.
+    # windowed.WindowedStream.commit, gong_more.DayStream.commit_days, call_ids: a STATE when a window finishes.
     (Stream, "_write_state_message", []),
     # gong._CallsRun: the SDK's child sync, once per batch of calls; clari.ClariCallsStream.emit_lines, per call.
     (Stream, "_sync_children", ["child_context"]),
-    # gong.CallChildStream: bookmarks move only with the parent's watermark.
+    # bookmarks.BookmarkedByRun (windowed streams, their children, day streams): bookmarks move only with
+    # their run's finished windows or days, never per record.
     (Stream, "_increment_stream_state", ["latest_record"]),
     # client.SourceStream._generate_record_messages: no walk over records when nothing is deselected.
     (Stream, "_generate_record_messages", ["record"]),

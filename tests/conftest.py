@@ -2,9 +2,10 @@
 
 `meltano` is the one in .venv-meltano (scripts/setup.sh creates it), or $MELTANO_BIN, or `meltano` on PATH.
 The repo's own meltano.yml is the project; `meltano install` runs once per test run (whatever the number of
-pytest-xdist workers). Each run gets its own system database, state backend, output folder and `.meltano`
-system directory (`isolated_sys_dir`: the installed plugins linked in, its own `run/`), so runs in parallel
-workers never see each other's state, nor each other's catalog file.
+pytest-xdist workers), or not at all under scripts/test.sh, which has just run it (TESTS_MELTANO_INSTALLED=1).
+Each run gets its own system database, state backend, output folder and `.meltano` system directory
+(`isolated_sys_dir`: the installed plugins linked in, its own `run/`), so runs in parallel workers never see
+each other's state, nor each other's catalog file.
 """
 
 from __future__ import annotations
@@ -119,6 +120,10 @@ def meltano() -> Meltano:
     env.update(MELTANO_PROJECT_ROOT=str(REPO), MELTANO_SEND_ANONYMOUS_USAGE_STATS="false")
     started = time.monotonic()
     (REPO / ".meltano").mkdir(exist_ok=True)
+    # scripts/test.sh runs `meltano install` (scripts/setup.sh) just before pytest and says so in
+    # TESTS_MELTANO_INSTALLED=1: a second install would only hold up the first Meltano test of every worker.
+    if os.environ.get("TESTS_MELTANO_INSTALLED") == "1":
+        return Meltano(exe=exe)
     # pytest-xdist workers each open this session: the first installs, the others wait for it and then reuse
     # it (a second `meltano install` would rewrite the plugins' venvs under a run of another worker).
     run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"pid-{os.getpid()}")

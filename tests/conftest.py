@@ -1,8 +1,9 @@
 """Shared fixtures for the end-to-end tests that drive the real `meltano` CLI (test_meltano, test_postgres).
 
 `meltano` is the one in .venv-meltano (scripts/setup.sh creates it), or $MELTANO_BIN, or `meltano` on PATH.
-The repo's own meltano.yml is the project; `meltano install` runs once per test run (whatever the number of
-pytest-xdist workers), or not at all under scripts/test.sh, which has just run it (TESTS_MELTANO_INSTALLED=1).
+The repo's own meltano.yml is the project; `meltano install` runs once (whatever the number of pytest-xdist
+workers), again only when meltano.yml or a plugin's pyproject.toml changed, and never under scripts/test.sh,
+which has just run it (TESTS_MELTANO_INSTALLED=1).
 Each run gets its own system database, state backend, output folder and `.meltano` system directory
 (`isolated_sys_dir`: the installed plugins linked in, its own `run/`), so runs in parallel workers never see
 each other's state, nor each other's catalog file.
@@ -10,6 +11,7 @@ each other's state, nor each other's catalog file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -107,9 +109,22 @@ def _excerpt(proc: subprocess.CompletedProcess) -> str:
     return "\n".join(head + lines[-40:])
 
 
+def _install_inputs() -> str:
+    """A digest of what `meltano install` installs from: meltano.yml and the pyproject.toml of each plugin
+    installed from this repository (the tap and the loaders, all editable: their code needs no install)."""
+    digest = hashlib.sha256()
+    for path in [
+        REPO / "meltano.yml",
+        REPO / "pyproject.toml",
+        *sorted(REPO.glob("loaders/*/pyproject.toml")),
+    ]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 @pytest.fixture(scope="session")
 def meltano() -> Meltano:
-    """The meltano CLI with the project's plugins installed (once per test run)."""
+    """The meltano CLI with the project's plugins installed (see the module docstring for when it installs)."""
     exe = _find_meltano()
     if exe is None:
         pytest.fail(
@@ -125,15 +140,17 @@ def meltano() -> Meltano:
     if os.environ.get("TESTS_MELTANO_INSTALLED") == "1":
         return Meltano(exe=exe)
     # pytest-xdist workers each open this session: the first installs, the others wait for it and then reuse
-    # it (a second `meltano install` would rewrite the plugins' venvs under a run of another worker).
-    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"pid-{os.getpid()}")
+    # it (a second `meltano install` would rewrite the plugins' venvs under a run of another worker). A later
+    # test run installs again only when what the install reads changed (or a plugin folder is gone).
+    inputs = _install_inputs()
     with FileLock(REPO / ".meltano" / "tests-install.lock"):
         stamp = REPO / ".meltano" / "tests-installed"
-        if not stamp.exists() or stamp.read_text() != run_id:
+        installed = all((REPO / ".meltano" / kind).is_dir() for kind in ("extractors", "loaders"))
+        if not installed or not stamp.exists() or stamp.read_text() != inputs:
             proc = subprocess.run(
                 [exe, "install"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False
             )
             if proc.returncode != 0:
                 pytest.fail(f"`meltano install` exited {proc.returncode}:\n{_excerpt(proc)}", pytrace=False)
-            stamp.write_text(run_id)
+            stamp.write_text(inputs)
     return Meltano(exe=exe, install_seconds=time.monotonic() - started)

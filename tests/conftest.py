@@ -162,20 +162,24 @@ def meltano() -> Meltano:
 # missing here only runs later; the list is about wall time, never about what runs.
 SLOW_MODULES = (
     "tests/test_postgres.py",
+    "tests/test_first_hour.py",
+    "tests/test_reliability.py",
     "tests/test_clari_bulk.py",
     "tests/test_lookback_cost.py",
-    "tests/test_reliability.py",
-    "tests/test_first_hour.py",
-    "tests/test_progress.py",
-    "tests/test_speakers.py",
-    "tests/test_gong.py",
     "tests/test_benchmark_smoke.py",
-    "tests/test_meltano.py",
-    "tests/test_plugin_definition.py",
-    "tests/test_errors.py",
-    "tests/test_duckdb.py",
+    "tests/test_gong.py",
+    "tests/test_progress.py",
     "tests/test_oauth.py",
     "tests/test_readme_commands.py",
+    "tests/test_duckdb.py",
+    "tests/test_meltano.py",
+    "tests/test_speakers.py",
+    "tests/test_plugin_definition.py",
+    "tests/test_errors.py",
+    "tests/test_clari.py",
+    "tests/test_call_ids.py",
+    "tests/test_transcript_rows.py",
+    "tests/test_clari_more.py",
 )
 
 

@@ -476,8 +476,15 @@ def test_quota_stop_keeps_its_progress_under_meltano(meltano, tmp_path: Path) ->
     then run again once the quota is back: fewer calls requests than a full backfill, every call delivered."""
     # 6,000 calls over 100 days: the calls are read as 6 windows of about 1,000 (the tap's window target),
     # a few at a time, earliest first; the other Gong streams' ranges (a request per day for some) are short.
+    # Transcripts for 30 % of the calls: the same transcript requests (the tap asks for every listed call),
+    # a third of the sentence rows for target-jsonl to validate.
     with Sandbox(
-        seed=3, gong_calls=6000, gong_span_days=100, clari_calls=10, gong_daily_quota=121
+        seed=3,
+        gong_calls=6000,
+        gong_span_days=100,
+        transcript_ratio=0.3,
+        clari_calls=10,
+        gong_daily_quota=121,
     ) as sandbox:
         start = sandbox.now - timedelta(days=101)
         expected = {c.id for c in sandbox.gong.expected_calls(start, None)}

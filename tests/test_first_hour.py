@@ -395,7 +395,11 @@ def test_quota_stop_ends_with_the_last_committed_state(tmp_path: Path) -> None:
     concurrently, so whether the earliest one finished before the stop (and a bookmark exists) is up to timing:
     both ways the final STATE is the last committed one and resuming from it loses nothing.
     """
-    with Sandbox(seed=5, gong_calls=3000, gong_span_days=200, clari_calls=0, gong_daily_quota=45) as sandbox:
+    # Transcripts for 30 % of the calls: the same transcript requests (the tap asks for every listed call),
+    # a third of the sentence rows.
+    with Sandbox(
+        seed=5, gong_calls=3000, gong_span_days=200, transcript_ratio=0.3, clari_calls=0, gong_daily_quota=45
+    ) as sandbox:
         start = sandbox.now - timedelta(days=201)
         config = tmp_path / "config.json"
         config.write_text(

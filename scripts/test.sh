@@ -14,6 +14,8 @@ step() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
 bash scripts/setup.sh || die "setup failed (see above)"
+# setup.sh ran `meltano install`: the tests' meltano fixture (tests/conftest.py) need not run it again.
+export TESTS_MELTANO_INSTALLED=1
 
 # PostgreSQL server binaries: Debian keeps them in /usr/lib/postgresql/<version>/bin.
 pg_bindir() {

@@ -1,14 +1,17 @@
 """Shared fixtures for the end-to-end tests that drive the real `meltano` CLI (test_meltano, test_postgres).
 
 `meltano` is the one in .venv-meltano (scripts/setup.sh creates it), or $MELTANO_BIN, or `meltano` on PATH.
-The repo's own meltano.yml is the project; `meltano install` runs once per test run (whatever the number of
-pytest-xdist workers). Each run gets its own system database, state backend, output folder and `.meltano`
-system directory (`isolated_sys_dir`: the installed plugins linked in, its own `run/`), so runs in parallel
-workers never see each other's state, nor each other's catalog file.
+The repo's own meltano.yml is the project; `meltano install` runs once (whatever the number of pytest-xdist
+workers), again only when meltano.yml or a plugin's pyproject.toml changed, and never under scripts/test.sh,
+which has just run it (TESTS_MELTANO_INSTALLED=1).
+Each run gets its own system database, state backend, output folder and `.meltano` system directory
+(`isolated_sys_dir`: the installed plugins linked in, its own `run/`), so runs in parallel workers never see
+each other's state, nor each other's catalog file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -106,9 +109,22 @@ def _excerpt(proc: subprocess.CompletedProcess) -> str:
     return "\n".join(head + lines[-40:])
 
 
+def _install_inputs() -> str:
+    """A digest of what `meltano install` installs from: meltano.yml and the pyproject.toml of each plugin
+    installed from this repository (the tap and the loaders, all editable: their code needs no install)."""
+    digest = hashlib.sha256()
+    for path in [
+        REPO / "meltano.yml",
+        REPO / "pyproject.toml",
+        *sorted(REPO.glob("loaders/*/pyproject.toml")),
+    ]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 @pytest.fixture(scope="session")
 def meltano() -> Meltano:
-    """The meltano CLI with the project's plugins installed (once per test run)."""
+    """The meltano CLI with the project's plugins installed (see the module docstring for when it installs)."""
     exe = _find_meltano()
     if exe is None:
         pytest.fail(
@@ -119,16 +135,55 @@ def meltano() -> Meltano:
     env.update(MELTANO_PROJECT_ROOT=str(REPO), MELTANO_SEND_ANONYMOUS_USAGE_STATS="false")
     started = time.monotonic()
     (REPO / ".meltano").mkdir(exist_ok=True)
+    # scripts/test.sh runs `meltano install` (scripts/setup.sh) just before pytest and says so in
+    # TESTS_MELTANO_INSTALLED=1: a second install would only hold up the first Meltano test of every worker.
+    if os.environ.get("TESTS_MELTANO_INSTALLED") == "1":
+        return Meltano(exe=exe)
     # pytest-xdist workers each open this session: the first installs, the others wait for it and then reuse
-    # it (a second `meltano install` would rewrite the plugins' venvs under a run of another worker).
-    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"pid-{os.getpid()}")
+    # it (a second `meltano install` would rewrite the plugins' venvs under a run of another worker). A later
+    # test run installs again only when what the install reads changed (or a plugin folder is gone).
+    inputs = _install_inputs()
     with FileLock(REPO / ".meltano" / "tests-install.lock"):
         stamp = REPO / ".meltano" / "tests-installed"
-        if not stamp.exists() or stamp.read_text() != run_id:
+        installed = all((REPO / ".meltano" / kind).is_dir() for kind in ("extractors", "loaders"))
+        if not installed or not stamp.exists() or stamp.read_text() != inputs:
             proc = subprocess.run(
                 [exe, "install"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False
             )
             if proc.returncode != 0:
                 pytest.fail(f"`meltano install` exited {proc.returncode}:\n{_excerpt(proc)}", pytrace=False)
-            stamp.write_text(run_id)
+            stamp.write_text(inputs)
     return Meltano(exe=exe, install_seconds=time.monotonic() - started)
+
+
+# The modules that take longest (measured: `pytest --durations=0`, per-module totals), longest first. pytest-xdist
+# (`--dist loadfile`, with `--no-loadscope-reorder` in pyproject.toml) hands modules to workers in collection
+# order, so these start first and no long module starts near the end, when the other workers are idle. A module
+# missing here only runs later; the list is about wall time, never about what runs.
+SLOW_MODULES = (
+    "tests/test_postgres.py",
+    "tests/test_first_hour.py",
+    "tests/test_reliability.py",
+    "tests/test_clari_bulk.py",
+    "tests/test_lookback_cost.py",
+    "tests/test_benchmark_smoke.py",
+    "tests/test_gong.py",
+    "tests/test_progress.py",
+    "tests/test_oauth.py",
+    "tests/test_readme_commands.py",
+    "tests/test_duckdb.py",
+    "tests/test_meltano.py",
+    "tests/test_speakers.py",
+    "tests/test_plugin_definition.py",
+    "tests/test_errors.py",
+    "tests/test_clari.py",
+    "tests/test_call_ids.py",
+    "tests/test_transcript_rows.py",
+    "tests/test_clari_more.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow modules first, in SLOW_MODULES order; every other test keeps its place after them."""
+    rank = {module: i for i, module in enumerate(SLOW_MODULES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))

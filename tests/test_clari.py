@@ -141,31 +141,6 @@ def test_second_run_brings_only_what_changed(sandbox, backfill):
         assert parse_datetime(request.query["filterModifiedGt"][0]) >= floor
 
 
-@pytest.mark.parametrize(
-    "span",
-    [
-        pytest.param(timedelta(hours=1), id="within-one-hour"),
-        # A bulk update: too many for `skip` even in one second of modification times, so the listing
-        # is split on call time (filterTimeGt/Lt) as well.
-        pytest.param(timedelta(seconds=2), id="within-two-seconds"),
-    ],
-)
-def test_twelve_thousand_calls_modified_together_all_arrive(span):
-    with Sandbox(seed=5, gong_calls=0, clari_calls=0) as sb:
-        hour = sb.now - timedelta(hours=3)
-        added = sb.clari.add_calls(12_000, hour, hour + span)
-        config = tap_config(
-            sb, "clari", start_date=(hour - timedelta(days=1)).isoformat(), clari_requests_per_second=2000
-        )
-        run = run_tap(config)
-        expected = {c["id"] for c in added} - sb.clari.private_ids
-        ids = run.ids("clari_calls")
-        assert len(ids) == len(set(ids))
-        assert set(ids) == expected
-        assert all(int(r.query["skip"][0]) <= 10_000 for r in requests_to(sb, "clari", "/calls"))
-        assert not [r for r in sb.log if r.status == 400]
-
-
 def test_details_pool_never_exceeds_the_cap():
     with Sandbox(seed=9, gong_calls=0, clari_calls=90, clari_latency=0.15, clari_rate_limit=10) as sb:
         config = {**sb.clari_config(), "start_date": (sb.now - timedelta(days=400)).isoformat()}

@@ -29,8 +29,9 @@ KEYS = {
 STATE_ID = "sandbox:tap-calls-to-target-jsonl"
 LOOKBACK = timedelta(days=7)  # the tap's default lookback_days
 SECRETS = (Sandbox.GONG_ACCESS_KEY_SECRET, Sandbox.CLARI_API_PASSWORD)
-# Faster than the production caps (3/s, 10/s), still rate-limited; the sandbox enforces no limit here.
-RATES = {"TAP_CALLS_REQUESTS_PER_SECOND": "20", "TAP_CALLS_CLARI_REQUESTS_PER_SECOND": "50"}
+# Far faster than the production caps (3/s, 10/s), still rate-limited; the sandbox enforces no limit here
+# (the range of interaction_stats alone is a request per day).
+RATES = {"TAP_CALLS_REQUESTS_PER_SECOND": "200", "TAP_CALLS_CLARI_REQUESTS_PER_SECOND": "200"}
 
 
 def read_output(folder: Path, streams: tuple[str, ...] = STREAMS) -> dict[str, list[dict]]:

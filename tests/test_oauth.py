@@ -268,7 +268,7 @@ def test_a_401_after_the_refresh_still_stops_the_run_with_one_line(tmp_path):
 def test_no_secret_in_any_output_at_debug(tmp_path, caplog):
     store = tmp_path / "store.json"
     with Sandbox(seed=29, gong_calls=300, clari_calls=0, oauth_token_uses=5) as sb:
-        config = oauth_config(sb, store, requests_per_second=20, api_url="https://us-4242.api.gong.io")
+        config = oauth_config(sb, store, requests_per_second=200, api_url="https://us-4242.api.gong.io")
         config_file = tmp_path / "config.json"
         config_file.write_text(json.dumps(config))
         result = run_cli(config_file, env={"TAP_CALLS_LOGLEVEL": "DEBUG"})
@@ -336,7 +336,7 @@ def test_meltano_runs_twice_with_its_regenerated_config(meltano, tmp_path):
                 sb,
                 sb.now - timedelta(days=SPAN_DAYS),
                 TARGET_JSONL_DESTINATION_PATH=str(tmp_path / f"out{run}"),
-                TAP_CALLS_REQUESTS_PER_SECOND="50",
+                TAP_CALLS_REQUESTS_PER_SECOND="200",  # a request a day of interaction_stats over 400 days
                 TAP_CALLS_CLARI_API_KEY="",
                 TAP_CALLS_CLARI_API_PASSWORD="",
                 **settings,

@@ -309,9 +309,7 @@ def test_no_source_configured_names_the_settings(tmp_path):
 
 
 def test_loopback_http_works(sandbox, tmp_path):
-    result = run_cli(
-        tmp_path, {**sandbox.gong_config(), "start_date": (sandbox.now - timedelta(days=3)).isoformat()}
-    )
+    result = run_cli(tmp_path, tap_config(sandbox, "gong", days=3))
     assert result.returncode == 0, result.stderr[-2000:]
     assert sandbox.gong_url.startswith("http://127.0.0.1:")
 
@@ -479,7 +477,7 @@ def test_another_client_error_is_one_line_with_the_api_words(sandbox, tmp_path):
     sandbox.inject(
         "gong", "status", path="/v2/calls/extensive", code=400, body={"errors": ["Invalid workspace id"]}
     )
-    result = run_cli(tmp_path, {**sandbox.gong_config(), "workspace_id": "123"})
+    result = run_cli(tmp_path, tap_config(sandbox, "gong", workspace_id="123"))
     assert result.returncode != 0
     assert len(error_lines(result)) == 1
     assert (

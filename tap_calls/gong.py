@@ -27,7 +27,7 @@ from tap_calls.dates import iso, parse_datetime
 from tap_calls.errors import AuthError, CursorExpired, ScopeMissing, TapCallsError
 from tap_calls.keys import as_id, snake, snake_keys
 from tap_calls.oauth import GongOAuthAuthenticator, gong_authenticator
-from tap_calls.page_chains import MAX_CHAINS, NEVER_SPLIT, ChainPager, PageAnswer, PageTask, SplitRule
+from tap_calls.page_chains import NEVER_SPLIT, ChainPager, PageAnswer, PageTask, SplitRule
 from tap_calls.paging import (
     MAX_CURSOR_RESTARTS,
     CursorPaginator,
@@ -492,17 +492,16 @@ class _CallsRun(WindowedRun):
     @override
     def advance(self) -> None:
         self.pager.release(hold=self.batcher.busy and not self.dry_run)
-        # The last few windows are opened together, the longest chain first: they then end together, where
-        # one by one the last window's chain would page alone with the cap mostly idle (benchmark row 8).
-        # A stop still loses at most the open windows: here, what is left of the read.
-        tail = self.budget_left() is None and len(self.pending) <= self.pager.max_chains()
-        limit = MAX_CHAINS if tail else self.pager.max_chains()
-        while self.pending and len(self.pager.chains) < limit and self.budget.affordable(self.pending[-1]):
+        while (
+            self.pending
+            and len(self.pager.chains) < self.pager.max_chains()
+            and self.budget.affordable(self.pending[-1])
+        ):
             window = self.pending.pop()
             self.pager.chains.open(window)
             rule = self.pager.split_rule(window)
             self.request_page(window, None, split=None if self.budget_left() is not None else rule)
-        self.pager.chains.tail(tail and not self.pending)
+        self.pager.chains.tail(not self.pending and self.budget_left() is None)
         if self.pager.idle and self.batcher.buffer:
             self.batcher.flush()  # the last calls of the listing: a partial batch
         self.send_transcripts()

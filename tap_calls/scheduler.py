@@ -438,9 +438,14 @@ class TaskGroup(t.Generic[K]):
         """Run `fn(*args)` when the scheduler has room; its result comes back with `key`.
 
         Among this group's queued tasks the lowest `priority` goes first (then the first submitted): a
-        stream puts what moves its watermark (the earliest window) ahead of what does not.
+        stream puts what moves its watermark (the earliest window) ahead of what does not. Nothing is queued
+        once the group is cancelled.
         """
         with self.scheduler._lock:
+            if self.cancelled:
+                # A group cancelled meanwhile (a task failed, on its worker) is forgotten by the scheduler:
+                # the task would never run, and a consumer waiting for its result would wait forever.
+                return
             heapq.heappush(self.queued, _Queued(priority, next(self._sequence), _Task(self, key, fn, args)))
             self.outstanding += 1
         self.scheduler._dispatch()

@@ -106,6 +106,30 @@ def test_a_task_error_reaches_the_consumer_and_cancels_the_rest():
     scheduler.shutdown()
 
 
+def test_a_task_submitted_after_its_group_was_cancelled_is_dropped_not_waited_for():
+    """A task fails on its worker, which cancels the group at once; the consumer, not having read the failure
+    yet, submits more: those must not count as outstanding, or the consumer would wait for them forever (a
+    day stream hung so in CI)."""
+    scheduler = Scheduler("x", RateLimiter(1000))
+    failed = threading.Event()
+
+    def fail() -> None:
+        failed.set()
+        raise ValueError("boom")
+
+    group = scheduler.group()
+    group.submit("fail", fail)
+    assert failed.wait(5)
+    while not group.cancelled:  # the worker cancels right after handing over the failure
+        time.sleep(0.001)
+    group.submit("late", lambda: 1)
+    with pytest.raises(ValueError, match="boom"):
+        group.next_result()
+    assert group.outstanding == 0
+    assert group.next_result(default="none left") == "none left"
+    scheduler.shutdown()
+
+
 def test_queued_tasks_go_lowest_priority_first():
     scheduler = Scheduler("x", RateLimiter(1000), max_in_flight=1)
     scheduler.latency = 0.0  # one at a time

@@ -591,12 +591,15 @@ class _CallsRun(WindowedRun):
         )
         seen = self.progress.pop(window).seen
         self.pager.chains.close(window)
-        self.pager.targets.pop(window, None)
+        whole = self.pager.targets.pop(window, None) is None  # a window of the plan, not a part
         target = -(-total // len(parts))
         self.replace_window(window, parts)
         for part in parts:  # a re-split costs a page and partial pages: only when clearly off
             self.pager.targets[part] = (target, 1.3 * target)
             self.progress[part].seen = set(seen)
+        if whole and len(parts) > 2 and self.budget_left() is None:
+            # The last part is read last, its chain alone at the end: in halves, it ends sooner.
+            self.pager.targets[parts[-1]] = (-(-target // 2), 0.65 * target)
 
         def part_of(call: ChildCall) -> Window:
             instant = parse_datetime(call["started"]) if call["started"] else window.end

@@ -597,7 +597,7 @@ class _CallsRun(WindowedRun):
         for part in parts:  # a re-split costs a page and partial pages: only when clearly off
             self.pager.targets[part] = (target, 1.3 * target)
             self.progress[part].seen = set(seen)
-        if whole and len(parts) > 2 and self.budget_left() is None:
+        if whole and len(parts) > 4 and self.budget_left() is None:
             # The last part is read last, its chain alone at the end: in halves, it ends sooner.
             self.pager.targets[parts[-1]] = (-(-target // 2), 0.65 * target)
 

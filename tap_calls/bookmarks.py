@@ -145,6 +145,24 @@ def finished_windows_extra(finished: list[t.Any], streams: Iterable[str]) -> dic
     return {"finished_windows": finished, "finished_for": sorted(streams)}
 
 
+_P = t.TypeVar("_P", date, datetime)
+
+
+def uncovered(start: _P, end: _P, covered: Iterable[tuple[_P, _P]]) -> list[tuple[_P, _P]]:
+    """[start, end) less the half-open `covered` ranges (any order, may overlap): the parts still to read,
+    earliest first. For finished windows (instants) and finished days (dates) alike."""
+    parts, cursor = [], start
+    for low, high in sorted(covered):
+        if high <= cursor or low >= end:
+            continue
+        if low > cursor:
+            parts.append((cursor, min(low, end)))
+        cursor = max(cursor, high)
+    if cursor < end:
+        parts.append((cursor, end))
+    return parts
+
+
 class DayRange(t.NamedTuple):
     """Company days [start, end): `end` is the first day after the range (Gong's exclusive `toDate`)."""
 
@@ -181,16 +199,7 @@ class FinishedDays:
 
     def gaps(self, days: DayRange) -> list[DayRange]:
         """`days` less the finished ranges: what is still to read, earliest first."""
-        out, cursor = [], days.start
-        for rng in self.ranges:
-            if rng.end <= cursor or rng.start >= days.end:
-                continue
-            if rng.start > cursor:
-                out.append(DayRange(cursor, min(rng.start, days.end)))
-            cursor = max(cursor, rng.end)
-        if cursor < days.end:
-            out.append(DayRange(cursor, days.end))
-        return out
+        return [DayRange(a, b) for a, b in uncovered(days.start, days.end, self.ranges)]
 
     def finished_from(self, day: date) -> date | None:
         """The end of the finished run of days that holds `day` (every day from `day` to it is finished);

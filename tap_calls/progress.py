@@ -18,7 +18,7 @@ import time
 import typing as t
 from dataclasses import dataclass, field
 
-from tap_calls.bookmarks import MAX_FINISHED_RANGES
+from tap_calls.bookmarks import MAX_FINISHED_RANGES, uncovered
 from tap_calls.dates import iso, parse_datetime
 from tap_calls.windows import Window
 
@@ -99,16 +99,7 @@ class FinishedWindows:
 
 def gaps(window: Window, finished: Iterable[Window]) -> list[Window]:
     """`window` less the `finished` ranges: the parts still to read, earliest first."""
-    parts, cursor = [], window.start
-    for rng in sorted(finished):
-        if rng.end <= cursor or rng.start >= window.end:
-            continue
-        if rng.start > cursor:
-            parts.append(Window(cursor, min(rng.start, window.end)))
-        cursor = max(cursor, rng.end)
-    if cursor < window.end:
-        parts.append(Window(cursor, window.end))
-    return parts
+    return [Window(a, b) for a, b in uncovered(window.start, window.end, finished)]
 
 
 @dataclass

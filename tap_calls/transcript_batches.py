@@ -14,6 +14,7 @@ answered or settled batch with `done()`. Used on the stream's thread only.
 from __future__ import annotations
 
 import collections
+import itertools
 import typing as t
 from dataclasses import dataclass, field
 
@@ -81,7 +82,7 @@ class TranscriptBatcher:
         self.alive = 0  # transcript requests made and not yet done
         self.requested = 0  # transcript requests made in this run
         self.pending: collections.Counter[Window] = collections.Counter()  # calls per window not synced yet
-        self._numbers = iter(range(1, 1 << 62))
+        self._numbers = itertools.count(1)
 
     def max_bodies(self) -> int:
         """Transcript requests not yet done, at most: as many as could fill the requests in flight (the end

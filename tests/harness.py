@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from calls_sandbox import Sandbox
+from tap_calls.errors import TapCallsError
 from tap_calls.tap import TapCalls
 
 if t.TYPE_CHECKING:
@@ -128,6 +129,26 @@ def run_tap(config: dict, state: dict | None = None, catalog: dict | None = None
         tap.sync_all()
     buffer.seek(0)
     return parse(buffer.read())
+
+
+def run_tap_until_stopped(
+    config: dict, state: dict | None, catalog: dict
+) -> tuple[Run, TapCallsError | None]:
+    """The tap run in-process as `tap-calls` runs it, also when it ends with an error (a Retry-After beyond
+    max_retry_wait_seconds, a spent max_requests_per_run): its messages, the last STATE written again last,
+    and the error."""
+    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    error = None
+    tap = TapCalls(config=config, state=state, catalog=catalog, parse_env_config=False)
+    with redirect_stdout(buffer):
+        try:
+            tap.sync_all()
+        except TapCallsError as exc:
+            error = exc
+        finally:
+            tap.write_final_state()
+    buffer.seek(0)
+    return parse(buffer.read()), error
 
 
 def gong_requests(sb: Sandbox, path: str | None = None) -> list:

@@ -11,20 +11,16 @@ over real HTTP against the sandbox, with its ground truth.
 
 from __future__ import annotations
 
-import io
 import itertools
 import logging
 import math
-from contextlib import redirect_stdout
 from datetime import timedelta
 
 import pytest
 
 from calls_sandbox import Sandbox
 from tap_calls.dates import parse_datetime
-from tap_calls.errors import TapCallsError
-from tap_calls.tap import TapCalls
-from tests.harness import Run, parse, requests_to, run_tap, selecting, tap_config
+from tests.harness import Run, requests_to, run_tap, run_tap_until_stopped, selecting, tap_config
 
 IDS = ("call_ids", "clari_call_ids")
 WEEK = 168
@@ -46,22 +42,6 @@ def assert_activated_after_records(run: Run, stream: str) -> int:
     assert records and max(records) < at
     assert record_versions(run, stream) == {activation["version"]}
     return int(activation["version"])
-
-
-def run_tap_even_if_it_fails(config: dict, state: dict | None, catalog: dict) -> tuple[Run, Exception | None]:
-    """The messages of a run, also when it ends with an error (a Retry-After beyond max_retry_wait_seconds)."""
-    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    error = None
-    tap = TapCalls(config=config, state=state, catalog=catalog, parse_env_config=False)
-    with redirect_stdout(buffer):
-        try:
-            tap.sync_all()
-        except TapCallsError as exc:
-            error = exc
-        finally:
-            tap.write_final_state()
-    buffer.seek(0)
-    return parse(buffer.read()), error
 
 
 def gong_existing(sb: Sandbox, *, include_private: bool = False, workspace_id: str | None = None) -> set[str]:
@@ -271,7 +251,7 @@ def test_no_activate_version_for_a_stream_stopped_early():
         assert len(cut.records["users"]) < 230
         # A Retry-After beyond max_retry_wait_seconds ends the run (non-zero) before the read completes.
         sb.inject("gong", "429", path="/v2/users", count=1, retry_after=5000)
-        stopped, error = run_tap_even_if_it_fails({**config, "max_retry_wait_seconds": 60}, None, catalog)
+        stopped, error = run_tap_until_stopped({**config, "max_retry_wait_seconds": 60}, None, catalog)
         assert error is not None and activations(stopped, "users") == []
         # A complete read still sends one.
         full = run_tap(config, catalog=catalog)

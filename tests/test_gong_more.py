@@ -6,22 +6,27 @@ answered_scorecards (review-day windows), user_daily_activity and interaction_st
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import re
 from collections import Counter
-from contextlib import redirect_stdout
 from datetime import UTC, date, datetime, timedelta
 
 import jsonschema
 import pytest
 
 from calls_sandbox import Sandbox
-from tap_calls.errors import RetryWaitTooLong, TapCallsError
+from tap_calls.errors import RetryWaitTooLong
 from tap_calls.gong_more import ANSWERED_WINDOW_DAYS
 from tap_calls.tap import TapCalls
-from tests.harness import parse, requests_to, run_tap, sandbox_fixture, selecting, tap_config
+from tests.harness import (
+    requests_to,
+    run_tap,
+    run_tap_until_stopped,
+    sandbox_fixture,
+    selecting,
+    tap_config,
+)
 
 FULL_TABLE = (
     "workspaces",
@@ -726,21 +731,9 @@ def test_missing_scopes_skip_streams(caplog):
 
 # ------------------------------------------------------------------------------- progress across stops
 def run_until_stopped(sb: Sandbox, streams: tuple[str, ...], state: dict | None = None, **settings):
-    """A run that may end with an error (a Retry-After beyond max_retry_wait_seconds), as `tap-calls` ends
-    one: its messages up to the last STATE (written again last), and the error."""
+    """A Gong run of `streams` that may end with an error (harness.run_tap_until_stopped)."""
     cfg = tap_config(sb, "gong", **settings)
-    tap = TapCalls(config=cfg, state=state, catalog=selecting(cfg, streams), parse_env_config=False)
-    buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
-    error = None
-    with redirect_stdout(buffer):
-        try:
-            tap.sync_all()
-        except TapCallsError as exc:
-            error = exc
-        finally:
-            tap.write_final_state()
-    buffer.seek(0)
-    return parse(buffer.read()), error
+    return run_tap_until_stopped(cfg, state, selecting(cfg, streams))
 
 
 def covered(state: dict, stream: str, first: date) -> set[date]:
